@@ -1,0 +1,208 @@
+/*
+ * large.c — blocks above RC_MEDIUM_MAX (256 KiB), mapped from the OS one by
+ * one.
+ *
+ * A large block is its own mapping, aligned to 1 MiB, and the block starts
+ * at the mapping's first byte: that satisfies every alignment up to 1 MiB
+ * with no header and no offset. A table (ptrmap.c) from block address to
+ * mapping size answers rc_owns/rc_usable_size for any pointer value without
+ * touching memory, and the large chunk map gives rc_free a lock-free first
+ * test. Growing with rc_realloc asks mremap to extend in place; when the
+ * neighbouring addresses are taken it moves the pages (no copy) to a new
+ * 1 MiB-aligned range.
+ *
+ * Freed mappings are kept in a small cache (RECLAIM_LARGE_CACHE entries,
+ * within the RECLAIM_HEAP_RETAIN budget) for RECLAIM_PURGE_DELAY, so a
+ * program that frees and reallocates big buffers in a loop does not pay a
+ * system call and page faults each time. rc_heap_trim empties the cache.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "internal/heap.h"
+
+#define CACHE_MAX 16
+
+typedef struct cached_map {
+    void *base;
+    size_t size;
+    uint64_t freed_ns;
+} cached_map;
+
+static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    rc_ptrmap live;     /* block -> (mapping size, 0) */
+    size_t blocks;      /* live large blocks */
+    size_t bytes;       /* their mapped bytes */
+    cached_map cache[CACHE_MAX];
+    size_t ncached;
+    size_t cached_bytes;
+} L;
+
+static void chunk_mark(const void *p, bool on) {
+    uintptr_t c = (uintptr_t)p >> RC_ARENA_SHIFT;
+    uint64_t bit = (uint64_t)1 << (c & 63);
+    if (on) atomic_fetch_or_explicit(&_rc_large_map[c >> 6], bit, memory_order_relaxed);
+    else atomic_fetch_and_explicit(&_rc_large_map[c >> 6], ~bit, memory_order_relaxed);
+}
+
+/* Unmap cache entries older than the purge delay (all when force). Lock
+ * held. Returns bytes unmapped. */
+static size_t cache_expire_locked(bool force) {
+    uint64_t now = _rc_now_ns();
+    uint64_t delay = (uint64_t)_rc_option(RC_OPT_PURGE_DELAY) * 1000000u;
+    size_t released = 0;
+    for (size_t i = 0; i < L.ncached;) {
+        cached_map *c = &L.cache[i];
+        if (force || now - c->freed_ns >= delay) {
+            _rc_os_unmap(c->base, c->size);
+            released += c->size;
+            L.cached_bytes -= c->size;
+            *c = L.cache[--L.ncached];
+        } else {
+            i++;
+        }
+    }
+    return released;
+}
+
+static size_t round_page(size_t n) {
+    size_t page = _rc_os_page_size();
+    return (n + page - 1) & ~(page - 1);
+}
+
+void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
+    (void)alignment; /* mappings are 1 MiB aligned: every alignment holds */
+    _rc_heap_init();
+    if (size > ((size_t)1 << 46)) {
+        _rc_set_error("rc_malloc: %zu bytes is more than the address space holds", size);
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t need = round_page(size ? size : 1);
+    void *base = NULL;
+    size_t map = 0;
+    pthread_mutex_lock(&large_lock);
+    if (!_rc_ptrmap_reserve(&L.live)) {
+        pthread_mutex_unlock(&large_lock);
+        errno = ENOMEM;
+        return NULL;
+    }
+    cache_expire_locked(false);
+    size_t best = CACHE_MAX;
+    for (size_t i = 0; i < L.ncached; i++) {
+        size_t s = L.cache[i].size;
+        if (s >= need && s / 2 <= need && (best == CACHE_MAX || s < L.cache[best].size)) best = i;
+    }
+    if (best != CACHE_MAX) {
+        base = L.cache[best].base;
+        map = L.cache[best].size;
+        L.cached_bytes -= map;
+        L.cache[best] = L.cache[--L.ncached];
+    }
+    pthread_mutex_unlock(&large_lock);
+    if (base) {
+        if (zero) memset(base, 0, size);
+    } else {
+        map = need;
+        base = _rc_os_map_aligned(map, RC_ARENA_SIZE);
+        if (!base) return NULL;
+    }
+    pthread_mutex_lock(&large_lock);
+    _rc_ptrmap_put(&L.live, (uintptr_t)base, map, 0); /* room was reserved */
+    L.blocks++;
+    L.bytes += map;
+    chunk_mark(base, true);
+    pthread_mutex_unlock(&large_lock);
+    _rc_heap_note_peak();
+    return base;
+}
+
+void _rc_large_free(void *p) {
+    pthread_mutex_lock(&large_lock);
+    rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
+    if (!e) {
+        pthread_mutex_unlock(&large_lock);
+        _rc_set_error("rc_free: %p was not allocated by reclaim (ignored)", p);
+        _rc_message("reclaim: rc_free: %p was not allocated by reclaim (ignored)", p);
+        return;
+    }
+    size_t map = e->a;
+    _rc_ptrmap_del(&L.live, e);
+    chunk_mark(p, false);
+    L.blocks--;
+    L.bytes -= map;
+    cache_expire_locked(false);
+    size_t limit = (size_t)_rc_option(RC_OPT_LARGE_CACHE);
+    if (limit > CACHE_MAX) limit = CACHE_MAX;
+    if (L.ncached < limit && L.cached_bytes + map <= (size_t)_rc_option(RC_OPT_HEAP_RETAIN) &&
+        _rc_option(RC_OPT_PURGE_DELAY) > 0) {
+        L.cache[L.ncached++] = (cached_map){p, map, _rc_now_ns()};
+        L.cached_bytes += map;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&large_lock);
+    if (p) _rc_os_unmap(p, map);
+}
+
+size_t _rc_large_usable(const void *p) {
+    pthread_mutex_lock(&large_lock);
+    rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
+    size_t n = e ? e->a : 0;
+    pthread_mutex_unlock(&large_lock);
+    return n;
+}
+
+bool _rc_large_owns(const void *p) { return _rc_large_usable(p) != 0; }
+
+void *_rc_large_realloc(void *p, size_t size) {
+    size_t need = round_page(size);
+    pthread_mutex_lock(&large_lock);
+    rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
+    size_t map = e ? e->a : 0;
+    bool room = _rc_ptrmap_reserve(&L.live);
+    pthread_mutex_unlock(&large_lock);
+    if (!map) {
+        _rc_set_error("rc_realloc: %p was not allocated by reclaim", p);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (need <= map && need * 2 > map) return p;
+    if (!room || size > ((size_t)1 << 46)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q = _rc_os_remap(p, map, need, RC_ARENA_SIZE);
+    if (!q) return NULL;
+    pthread_mutex_lock(&large_lock);
+    e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
+    _rc_ptrmap_del(&L.live, e);
+    chunk_mark(p, false);
+    _rc_ptrmap_put(&L.live, (uintptr_t)q, need, 0); /* room was reserved */
+    chunk_mark(q, true);
+    L.bytes = L.bytes - map + need;
+    pthread_mutex_unlock(&large_lock);
+    _rc_heap_note_peak();
+    return q;
+}
+
+size_t _rc_large_trim(bool force) {
+    pthread_mutex_lock(&large_lock);
+    size_t n = cache_expire_locked(force);
+    pthread_mutex_unlock(&large_lock);
+    return n;
+}
+
+void _rc_large_stats(size_t *blocks, size_t *bytes, size_t *usable, size_t *cached) {
+    pthread_mutex_lock(&large_lock);
+    if (blocks) *blocks = L.blocks;
+    if (bytes) *bytes = L.bytes;
+    if (usable) *usable = L.bytes;
+    if (cached) *cached = L.ncached;
+    pthread_mutex_unlock(&large_lock);
+}
+
+void _rc_large_fork_prepare(void) { pthread_mutex_lock(&large_lock); }
+void _rc_large_fork_parent(void) { pthread_mutex_unlock(&large_lock); }
+void _rc_large_fork_child(void) { pthread_mutex_init(&large_lock, NULL); }

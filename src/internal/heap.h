@@ -1,0 +1,310 @@
+/*
+ * src/internal/heap.h — the heap's internal data structures, sectioned by
+ * the file that owns each group. The design essay is docs/heap.md.
+ *
+ *   arena (1 MiB, 1 MiB aligned)
+ *   +--------+--------+--------+-----   ----+--------+
+ *   | pool 0 | pool 1 | pool 2 |    ...    | pool 63|     16 KiB each
+ *   | meta   | 32 B   | 48 B   |           | span.. |
+ *   +--------+--------+--------+-----   ----+--------+
+ *   pool 0 holds the rc_arena header with one rc_pool descriptor per pool.
+ *   A block's arena is (addr & ~(1 MiB - 1)); its descriptor is
+ *   arena->pools[(addr >> 14) & 63]. A medium class uses a span of several
+ *   adjacent pools; the span's first descriptor describes it and the
+ *   others point back to it (head_offset).
+ */
+#ifndef RC_INTERNAL_HEAP_H
+#define RC_INTERNAL_HEAP_H
+#ifndef RC_BUILDING_RECLAIM
+#error "src/internal/heap.h is internal to reclaim: include <reclaim.h> instead"
+#endif
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "runtime.h"
+
+#define RC_POOL_SHIFT 14
+#define RC_POOL_SIZE ((size_t)1 << RC_POOL_SHIFT)          /* 16 KiB */
+#define RC_ARENA_SHIFT 20
+#define RC_ARENA_SIZE ((size_t)1 << RC_ARENA_SHIFT)        /* 1 MiB */
+#define RC_ARENA_MASK (RC_ARENA_SIZE - 1)
+#define RC_POOLS_PER_ARENA 64
+#define RC_SMALL_CLASSES 32
+#define RC_MAX_SPAN_POOLS 16
+#define RC_ADDRESS_BITS 47                                  /* user space on x86-64 */
+#define RC_CHUNKS ((size_t)1 << (RC_ADDRESS_BITS - RC_ARENA_SHIFT))
+
+_Static_assert(RC_SIZE_CLASSES == RC_SMALL_CLASSES + 36, "size class count");
+
+/* ====================================================================
+ * Blocks and pools (page.c)
+ * ==================================================================== */
+
+typedef struct rc_block {
+    struct rc_block *next;
+} rc_block;
+
+/* Pool states. Set under the arena lock when a span is taken or returned. */
+enum {
+    RC_POOL_FREE = 0,     /* in the arena's free map */
+    RC_POOL_USED = 1,     /* head of a span that holds blocks */
+    RC_POOL_INTERIOR = 2, /* a later pool of a multi-pool span */
+    RC_POOL_META = 3      /* pool 0: the arena header */
+};
+
+/* Bit 0 of rc_pool.xfree: the owner marked the pool full and wants to be
+ * told of the next remote free (the block then goes to heap->delayed). */
+#define RC_XFREE_NOTIFY ((uintptr_t)1)
+
+struct rc_heap;
+
+/*
+ * A pool (or span) descriptor. Lives in the arena header.
+ *
+ * Invariants, for a USED pool owned by heap H:
+ *   used == blocks handed out - blocks freed locally - remote frees collected
+ *   used + |free| + (reserved - capacity) + |xfree| + |delayed blocks of it|
+ *        == reserved
+ *   owner_fast == H  iff  the pool is in one of H's class queues (not full);
+ *   owner_fast == NULL when FREE, INTERIOR, META, or full.
+ *   full == 1 iff the pool is in H's full list; then xfree has NOTIFY set
+ *   until the first remote free clears it.
+ *   heap and block_size never change while any block of the pool is live,
+ *   so a remote thread holding a live block may read them without a lock.
+ */
+typedef struct rc_pool {
+    rc_block *free;                       /* owner only: ready blocks */
+    _Atomic(uint32_t) used;               /* owner writes; stats read */
+    uint32_t block_size;                  /* set at acquisition */
+    _Atomic(struct rc_heap *) owner_fast; /* see invariants */
+    _Atomic(uintptr_t) xfree;             /* remote frees | RC_XFREE_NOTIFY */
+    struct rc_heap *heap;                 /* owning heap while USED */
+    uint8_t *start;                       /* first block */
+    uint32_t capacity;                    /* blocks carved so far */
+    uint32_t reserved;                    /* blocks that fit in the span */
+    uint8_t cls;                          /* size class */
+    uint8_t npools;                       /* span length (head only) */
+    uint8_t head_offset;                  /* INTERIOR: pools back to the head */
+    uint8_t state;                        /* RC_POOL_* */
+    uint8_t full;                         /* owner only */
+    struct rc_pool *next, *prev;          /* owner only: queue or full list */
+} rc_pool;
+
+/* ====================================================================
+ * Arenas (arena.c)
+ * ==================================================================== */
+
+/*
+ * Invariants (all under the arena lock):
+ *   free_map bit i == 1  iff  pools[i].state == RC_POOL_FREE   (bit 0 == 0)
+ *   dirty_map is a subset of free_map: free pools still resident
+ *   nfree == popcount(free_map)
+ *   the arena is in bucket list nfree of the arena manager.
+ */
+typedef struct rc_arena {
+    struct rc_arena *next, *prev; /* bucket list (by nfree) */
+    uint64_t free_map;
+    uint64_t dirty_map;
+    uint64_t purge_at_ns;         /* dirty pools may be purged after this; 0: none */
+    uint32_t nfree;
+    uint32_t pad;
+    rc_pool pools[RC_POOLS_PER_ARENA];
+} rc_arena;
+
+_Static_assert(sizeof(rc_arena) <= RC_POOL_SIZE, "arena header must fit pool 0");
+
+/* Chunk maps: bit per 1 MiB of address space. Set under the arena lock,
+ * read without it. */
+RC_INTERNAL extern _Atomic(uint64_t) _rc_arena_map[RC_CHUNKS / 64];
+RC_INTERNAL extern _Atomic(uint64_t) _rc_large_map[RC_CHUNKS / 64];
+
+static inline bool _rc_chunk_bit(_Atomic(uint64_t) *map, uintptr_t p) {
+    uintptr_t c = p >> RC_ARENA_SHIFT;
+    if (RC_UNLIKELY(c >= RC_CHUNKS)) return false;
+    return (atomic_load_explicit(&map[c >> 6], memory_order_relaxed) >> (c & 63)) & 1;
+}
+
+RC_INTERNAL extern pthread_mutex_t _rc_arena_lock;
+
+/* Take a span of n pools for size class cls, owned by heap. Locks. NULL when
+ * the OS refuses memory (errno = ENOMEM). */
+RC_INTERNAL rc_pool *_rc_arena_take_span(struct rc_heap *heap, unsigned cls, unsigned n);
+/* Return a span whose blocks are all free. The _locked form expects the
+ * arena lock held. */
+RC_INTERNAL void _rc_arena_return_span(rc_pool *pool);
+RC_INTERNAL void _rc_arena_return_span_locked(rc_pool *pool);
+/* Purge what is due (or everything when force), unmap empty arenas. Lock
+ * held. Returns bytes released. */
+RC_INTERNAL size_t _rc_arena_purge_locked(bool force);
+/* Walk every used span head (lock held). */
+typedef void (*rc_span_visit)(rc_pool *pool, void *arg);
+RC_INTERNAL void _rc_arena_walk_locked(rc_span_visit fn, void *arg);
+RC_INTERNAL size_t _rc_arena_count_locked(size_t *free_pools, size_t *dirty_bytes);
+/* The descriptor of p's span, or NULL when p is in no used span. */
+RC_INTERNAL rc_pool *_rc_pool_of(const void *p);
+/* Validate every arena's maps and descriptors; returns false and sets
+ * rc_last_error on the first inconsistency. Lock taken. */
+RC_INTERNAL bool _rc_arena_validate(void);
+/* The fork child: reset the lock. */
+RC_INTERNAL void _rc_arena_fork_child(void);
+
+/* ====================================================================
+ * Size classes (page.c)
+ * ==================================================================== */
+
+RC_INTERNAL extern uint32_t _rc_class_size[RC_SIZE_CLASSES];
+RC_INTERNAL extern uint8_t _rc_class_pools[RC_SIZE_CLASSES];
+
+/* Class of a request of size bytes, 0 < size <= RC_MEDIUM_MAX. */
+static inline unsigned _rc_class_of(size_t size) {
+    if (size <= RC_SMALL_MAX) return size == 0 ? 0 : (unsigned)((size - 1) >> 4);
+    size_t s = size - 1;
+    unsigned k = 63u - (unsigned)__builtin_clzll(s);
+    return RC_SMALL_CLASSES + (k - 9) * 4 + (unsigned)((s >> (k - 2)) & 3);
+}
+
+RC_INTERNAL void _rc_classes_init(void);
+/* Carve more blocks onto pool->free; false when the pool is exhausted. */
+RC_INTERNAL bool _rc_pool_extend(rc_pool *pool);
+/* Move remote frees onto pool->free. Returns blocks collected. */
+RC_INTERNAL size_t _rc_pool_collect(rc_pool *pool);
+/* True when p is the start of a block of pool (carved, within bounds). */
+RC_INTERNAL bool _rc_pool_is_block(const rc_pool *pool, const void *p);
+/* Check the free list of a pool owned by the calling thread. */
+RC_INTERNAL bool _rc_pool_is_valid(const rc_pool *pool);
+
+/* ====================================================================
+ * Thread heaps (heap.c)
+ * ==================================================================== */
+
+typedef struct rc_pool_queue {
+    rc_pool *first, *last;
+} rc_pool_queue;
+
+/*
+ * One per thread that allocates; never freed (an exited thread's heap is
+ * abandoned and later adopted by a new thread, or trimmed under the arena
+ * lock).
+ *   direct[i] == queues[class of (i*16)].first, or &_rc_pool_empty
+ *   live_bytes == sum over its pools of used * block_size
+ */
+typedef struct rc_heap {
+    rc_pool *direct[RC_SMALL_CLASSES + 1]; /* index (size + 15) >> 4 */
+    rc_pool_queue queues[RC_SIZE_CLASSES];
+    rc_pool_queue full;
+    _Atomic(size_t) live_bytes;            /* owner writes; stats read */
+    _Atomic(rc_block *) delayed;           /* remote frees to full pools */
+    _Atomic(bool) trim_requested;          /* set by rc_heap_trim elsewhere */
+    bool abandoned;                        /* under the arena lock */
+    bool is_empty;                         /* the static placeholder heap */
+    uint32_t slow_count;
+    struct rc_heap *next_all;              /* all heaps (arena lock) */
+    struct rc_heap *next_abandoned;        /* arena lock */
+} rc_heap;
+
+RC_INTERNAL extern rc_pool _rc_pool_empty;
+RC_INTERNAL extern rc_heap _rc_heap_empty;
+RC_INTERNAL extern __thread rc_heap *_rc_heap_tls __attribute__((tls_model("initial-exec")));
+RC_INTERNAL extern _Atomic(int) _rc_heap_mode; /* RC_MODE_* */
+
+enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM = 3 };
+
+/* The core allocator (no mode dispatch): used by the public functions in
+ * fast mode and by the debug layer underneath its own bookkeeping. */
+RC_INTERNAL void *_rc_core_malloc(size_t size);
+RC_INTERNAL void *_rc_core_aligned(size_t alignment, size_t size);
+RC_INTERNAL void _rc_core_free(void *p);
+RC_INTERNAL size_t _rc_core_usable(const void *p);
+RC_INTERNAL bool _rc_core_owns(const void *p);
+RC_INTERNAL void *_rc_core_realloc(void *p, size_t size);
+RC_INTERNAL void _rc_heap_init(void);
+RC_INTERNAL size_t _rc_heap_trim_all(void);
+RC_INTERNAL size_t _rc_heap_count(size_t *abandoned, size_t *live_bytes);
+RC_INTERNAL void _rc_heap_note_peak(void);
+RC_INTERNAL extern _Atomic(size_t) _rc_bytes_peak;
+
+/* ====================================================================
+ * Pointer maps (ptrmap.c): address -> two words, open addressing. Not
+ * thread-safe: the owner locks. Storage comes from the OS layer.
+ * ==================================================================== */
+
+typedef struct rc_ptrmap_entry {
+    uintptr_t key; /* 0: empty, 1: deleted */
+    size_t a, b;
+} rc_ptrmap_entry;
+
+typedef struct rc_ptrmap {
+    rc_ptrmap_entry *slots;
+    size_t cap, count, deleted;
+} rc_ptrmap;
+
+/* Insert or replace; false (errno = ENOMEM) when the table cannot grow. */
+RC_INTERNAL bool _rc_ptrmap_put(rc_ptrmap *m, uintptr_t key, size_t a, size_t b);
+RC_INTERNAL rc_ptrmap_entry *_rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key);
+RC_INTERNAL void _rc_ptrmap_del(rc_ptrmap *m, rc_ptrmap_entry *e);
+/* Make room for one more entry now (so a later put cannot fail). */
+RC_INTERNAL bool _rc_ptrmap_reserve(rc_ptrmap *m);
+
+/* ====================================================================
+ * Large blocks (large.c)
+ * ==================================================================== */
+
+RC_INTERNAL void *_rc_large_alloc(size_t size, size_t alignment, bool zero);
+RC_INTERNAL void _rc_large_free(void *p);
+RC_INTERNAL size_t _rc_large_usable(const void *p);
+RC_INTERNAL bool _rc_large_owns(const void *p);
+RC_INTERNAL void *_rc_large_realloc(void *p, size_t size);
+RC_INTERNAL size_t _rc_large_trim(bool force);
+RC_INTERNAL void _rc_large_stats(size_t *blocks, size_t *bytes, size_t *usable, size_t *cached);
+RC_INTERNAL void _rc_large_fork_prepare(void);
+RC_INTERNAL void _rc_large_fork_parent(void);
+RC_INTERNAL void _rc_large_fork_child(void);
+
+/* ====================================================================
+ * The OS (os.c)
+ * ==================================================================== */
+
+/* Map size bytes aligned to align (a power of two >= page size), zeroed.
+ * NULL with errno = ENOMEM on failure. */
+RC_INTERNAL void *_rc_os_map_aligned(size_t size, size_t align);
+RC_INTERNAL void _rc_os_unmap(void *p, size_t size);
+RC_INTERNAL void _rc_os_purge(void *p, size_t size);
+/* Grow or shrink a mapping to new_size keeping its 1 MiB alignment; returns
+ * the (maybe moved) address or NULL with the old mapping intact. */
+RC_INTERNAL void *_rc_os_remap(void *p, size_t old_size, size_t new_size, size_t align);
+RC_INTERNAL size_t _rc_os_page_size(void);
+RC_INTERNAL extern _Atomic(size_t) _rc_os_mapped;
+RC_INTERNAL extern _Atomic(size_t) _rc_os_mapped_peak;
+/* Test hook: make the n-th OS request from now fail (n >= 1); 0 disables.
+ * Returns the number of OS requests made so far. */
+RC_INTERNAL size_t _rc_os_fail_nth(size_t n);
+RC_INTERNAL size_t _rc_os_requests(void);
+
+/* ====================================================================
+ * Debug and system modes (debug.c, system.c)
+ * ==================================================================== */
+
+RC_INTERNAL void *_rc_debug_malloc(size_t size, size_t alignment, bool zero);
+RC_INTERNAL void _rc_debug_free(void *p);
+RC_INTERNAL void *_rc_debug_realloc(void *p, size_t size);
+RC_INTERNAL size_t _rc_debug_usable(const void *p);
+RC_INTERNAL bool _rc_debug_owns(const void *p);
+RC_INTERNAL void _rc_debug_flush(void);
+RC_INTERNAL void _rc_debug_fork_prepare(void);
+RC_INTERNAL void _rc_debug_fork_parent(void);
+RC_INTERNAL void _rc_debug_fork_child(void);
+
+RC_INTERNAL void *_rc_system_malloc(size_t size, size_t alignment, bool zero);
+RC_INTERNAL void _rc_system_free(void *p);
+RC_INTERNAL void *_rc_system_realloc(void *p, size_t size);
+RC_INTERNAL size_t _rc_system_usable(const void *p);
+RC_INTERNAL bool _rc_system_owns(const void *p);
+RC_INTERNAL void _rc_system_fork_prepare(void);
+RC_INTERNAL void _rc_system_fork_parent(void);
+RC_INTERNAL void _rc_system_fork_child(void);
+
+/* Validate the whole heap (arenas, and the calling thread's pools). */
+RC_INTERNAL bool _rc_heap_validate(void);
+
+#endif

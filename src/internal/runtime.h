@@ -1,0 +1,65 @@
+/*
+ * src/internal/runtime.h — internal interface of src/runtime: options,
+ * errors and messages, start-up and shutdown. Sectioned by defining file.
+ */
+#ifndef RC_INTERNAL_RUNTIME_H
+#define RC_INTERNAL_RUNTIME_H
+#ifndef RC_BUILDING_RECLAIM
+#error "src/internal/runtime.h is internal to reclaim: include <reclaim.h> instead"
+#endif
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reclaim.h"
+
+#define RC_INTERNAL __attribute__((visibility("hidden")))
+#define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RC_NOINLINE __attribute__((noinline))
+#define RC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- options.c: every RECLAIM_* variable, one table ------------------ */
+
+typedef enum rc_option_id {
+    RC_OPT_MALLOC,        /* RECLAIM_MALLOC: default | debug | malloc */
+    RC_OPT_MALLOCSTATS,   /* RECLAIM_MALLOCSTATS: print heap stats at exit */
+    RC_OPT_PURGE_DELAY,   /* RECLAIM_PURGE_DELAY: ms a free pool stays resident */
+    RC_OPT_HEAP_RETAIN,   /* RECLAIM_HEAP_RETAIN: bytes of free memory kept resident */
+    RC_OPT_LARGE_CACHE,   /* RECLAIM_LARGE_CACHE: freed large mappings kept for reuse */
+    RC_OPT_DEBUG_QUARANTINE, /* RECLAIM_DEBUG_QUARANTINE: freed blocks held by the debug allocator */
+    RC_OPT_COUNT
+} rc_option_id;
+
+/* Values of RC_OPT_MALLOC. */
+enum { RC_MALLOC_DEFAULT = 0, RC_MALLOC_DEBUG = 1, RC_MALLOC_SYSTEM = 2 };
+
+/* Read every RECLAIM_* variable once (idempotent, thread-safe, allocation
+ * free). Bad values are reported once each through _rc_message and the
+ * default is kept. */
+RC_INTERNAL void _rc_options_init(void);
+/* The value of an option (reads the environment on first use). */
+RC_INTERNAL int64_t _rc_option(rc_option_id id);
+/* Test hook: re-read the environment (tests change variables). */
+RC_INTERNAL void _rc_options_reload(void);
+/* Print the options table (name, value, accepted forms) to out. */
+RC_INTERNAL void _rc_options_print(FILE *out);
+
+/* ---- error.c: the one error path --------------------------------------- */
+
+/* Record the calling thread's last error (what rc_last_error returns). */
+RC_INTERNAL void _rc_set_error(const char *fmt, ...) RC_PRINTF(1, 2);
+/* Emit one message line through the user's handler or to stderr, without
+ * allocating from the heap. */
+RC_INTERNAL void _rc_message(const char *fmt, ...) RC_PRINTF(1, 2);
+/* Report detected heap corruption, then abort. */
+RC_INTERNAL _Noreturn void _rc_fatal(const char *fmt, ...) RC_PRINTF(1, 2);
+
+/* ---- init.c: start-up and shutdown -------------------------------------- */
+
+/* Monotonic clock in nanoseconds. */
+RC_INTERNAL uint64_t _rc_now_ns(void);
+
+#endif

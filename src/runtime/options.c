@@ -1,0 +1,151 @@
+/*
+ * options.c — every run-time option, in one table, read in one place.
+ *
+ * Each RECLAIM_* environment variable has one row below: its name, its
+ * kind (a choice among words, a switch, a size such as 64M, a count or a
+ * number of milliseconds), its default and the forms it accepts. The table
+ * is read once, lazily, by the first call that needs an option (usually the
+ * first allocation), without allocating memory: the reader may run inside
+ * malloc before main. A value that does not parse is reported once, naming
+ * the accepted forms, and the default is kept. docs/options.md is the
+ * user's copy of this table.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal/runtime.h"
+
+typedef enum { KIND_CHOICE, KIND_SWITCH, KIND_SIZE, KIND_COUNT, KIND_MS } option_kind;
+
+typedef struct option_desc {
+    const char *name;
+    option_kind kind;
+    int64_t def;
+    int64_t max;                  /* counts and ms: largest accepted */
+    const char *const *choices;   /* KIND_CHOICE: NULL-terminated */
+    const char *forms;            /* what the warning says is accepted */
+    const char *doc;
+} option_desc;
+
+static const char *const malloc_choices[] = {"default", "debug", "malloc", NULL};
+
+static const option_desc table[RC_OPT_COUNT] = {
+    [RC_OPT_MALLOC] = {"RECLAIM_MALLOC", KIND_CHOICE, RC_MALLOC_DEFAULT, 0, malloc_choices,
+                       "default, debug or malloc", "which allocator serves the heap API"},
+    [RC_OPT_MALLOCSTATS] = {"RECLAIM_MALLOCSTATS", KIND_SWITCH, 0, 1, NULL, "1/0, yes/no, on/off or true/false",
+                            "print heap statistics on stderr at exit"},
+    [RC_OPT_PURGE_DELAY] = {"RECLAIM_PURGE_DELAY", KIND_MS, 10, 3600000, NULL,
+                            "milliseconds from 0 to 3600000, e.g. 10 or 10ms",
+                            "how long a free pool stays resident before it is purged"},
+    [RC_OPT_HEAP_RETAIN] = {"RECLAIM_HEAP_RETAIN", KIND_SIZE, 64 << 20, 0, NULL,
+                            "a size in bytes with an optional K, M, G or T suffix, e.g. 64M",
+                            "free memory kept resident between trims at most"},
+    [RC_OPT_LARGE_CACHE] = {"RECLAIM_LARGE_CACHE", KIND_COUNT, 8, 16, NULL, "a count from 0 to 16",
+                            "freed large mappings kept for reuse"},
+    [RC_OPT_DEBUG_QUARANTINE] = {"RECLAIM_DEBUG_QUARANTINE", KIND_COUNT, 1024, 4096, NULL,
+                                 "a count from 0 to 4096",
+                                 "freed blocks the debug allocator holds before reuse"},
+};
+
+static int64_t values[RC_OPT_COUNT];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static bool parse_u64(const char *s, uint64_t *out, const char **end) {
+    if (!isdigit((unsigned char)*s)) return false;
+    uint64_t v = 0;
+    while (isdigit((unsigned char)*s)) {
+        unsigned d = (unsigned)(*s++ - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    *end = s;
+    return true;
+}
+
+static bool parse(const option_desc *o, const char *s, int64_t *out) {
+    uint64_t v;
+    const char *end;
+    switch (o->kind) {
+    case KIND_CHOICE:
+        for (int i = 0; o->choices[i]; i++)
+            if (strcasecmp(s, o->choices[i]) == 0) {
+                *out = i;
+                return true;
+            }
+        return false;
+    case KIND_SWITCH:
+        if (!strcasecmp(s, "1") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcasecmp(s, "true")) {
+            *out = 1;
+            return true;
+        }
+        if (!strcasecmp(s, "0") || !strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcasecmp(s, "false")) {
+            *out = 0;
+            return true;
+        }
+        return false;
+    case KIND_SIZE: {
+        if (!parse_u64(s, &v, &end)) return false;
+        unsigned shift = 0;
+        switch (toupper((unsigned char)*end)) {
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        case 'T': shift = 40; break;
+        default: break;
+        }
+        if (shift) end++;
+        if (shift && (*end == 'i' || *end == 'I')) end++;
+        if (*end == 'b' || *end == 'B') end++;
+        if (*end != '\0' || v > (UINT64_MAX >> 1) >> shift) return false;
+        *out = (int64_t)(v << shift);
+        return true;
+    }
+    case KIND_COUNT:
+    case KIND_MS:
+        if (!parse_u64(s, &v, &end)) return false;
+        if (o->kind == KIND_MS && strcasecmp(end, "ms") == 0) end += 2;
+        if (*end != '\0' || v > (uint64_t)o->max) return false;
+        *out = (int64_t)v;
+        return true;
+    }
+    return false;
+}
+
+static void read_all(void) {
+    for (int i = 0; i < RC_OPT_COUNT; i++) {
+        const option_desc *o = &table[i];
+        values[i] = o->def;
+        const char *s = getenv(o->name);
+        if (!s || !*s) continue;
+        int64_t v;
+        if (parse(o, s, &v)) values[i] = v;
+        else _rc_message("reclaim: %s=%s is not valid (accepted: %s); using the default", o->name, s, o->forms);
+    }
+}
+
+void _rc_options_init(void) { pthread_once(&once, read_all); }
+
+int64_t _rc_option(rc_option_id id) {
+    _rc_options_init();
+    return values[id];
+}
+
+void _rc_options_reload(void) {
+    _rc_options_init();
+    read_all();
+}
+
+void _rc_options_print(FILE *out) {
+    _rc_options_init();
+    for (int i = 0; i < RC_OPT_COUNT; i++) {
+        const option_desc *o = &table[i];
+        if (o->kind == KIND_CHOICE)
+            fprintf(out, "%-26s %-10s %s (%s)\n", o->name, o->choices[values[i]], o->doc, o->forms);
+        else
+            fprintf(out, "%-26s %-10lld %s (%s)\n", o->name, (long long)values[i], o->doc, o->forms);
+    }
+}

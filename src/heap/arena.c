@@ -82,8 +82,6 @@ static rc_arena *arena_new(void) {
     a->free_map = ALL_POOLS;
     a->nfree = RC_POOLS_PER_ARENA - 1;
     a->pools[0].state = RC_POOL_META;
-    for (unsigned i = 1; i < RC_POOLS_PER_ARENA; i++)
-        a->pools[i].start = (uint8_t *)a + ((size_t)i << RC_POOL_SHIFT);
     chunk_set(_rc_arena_map, (uintptr_t)a, true);
     mgr.narenas++;
     bucket_insert(a);
@@ -144,7 +142,7 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
         rc_pool *q = head + k;
         q->state = RC_POOL_INTERIOR;
         q->head_offset = (uint8_t)k;
-        atomic_store_explicit(&q->owner_fast, NULL, memory_order_relaxed);
+        atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
     }
     head->state = RC_POOL_USED;
     head->npools = (uint8_t)n;
@@ -154,12 +152,10 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     head->reserved = (uint32_t)(((size_t)n << RC_POOL_SHIFT) / head->block_size);
     head->capacity = 0;
     head->free = NULL;
-    head->full = 0;
     head->next = head->prev = NULL;
-    head->heap = heap;
     atomic_store_explicit(&head->used, 0, memory_order_relaxed);
     atomic_store_explicit(&head->xfree, 0, memory_order_relaxed);
-    atomic_store_explicit(&head->owner_fast, heap, memory_order_relaxed);
+    atomic_store_explicit(&head->owner, (uintptr_t)heap, memory_order_relaxed);
     pthread_mutex_unlock(&_rc_arena_lock);
     return head;
 }
@@ -216,9 +212,8 @@ void _rc_arena_return_span_locked(rc_pool *pool) {
     uint64_t bits = (((uint64_t)1 << n) - 1) << at;
     for (unsigned k = 0; k < n; k++) {
         rc_pool *q = pool + k;
-        atomic_store_explicit(&q->owner_fast, NULL, memory_order_relaxed);
+        atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
         q->state = RC_POOL_FREE;
-        q->heap = NULL;
         q->npools = 0;
         q->head_offset = 0;
         q->free = NULL;

@@ -9,7 +9,7 @@
  * the block: no lock, no atomic read-modify-write, no call. rc_free masks
  * the address to its arena, checks one bit of the chunk map (so a pointer
  * we never gave out is noticed instead of followed), finds the descriptor
- * by index, and if the pool's owner_fast is the calling thread's heap,
+ * by index, and if the pool's owner word is the calling thread's heap,
  * pushes the block back. Everything else, from an exhausted pool to a
  * free from another thread, goes to a slow path out of line.
  *
@@ -29,7 +29,7 @@
  * list; the next thread that starts adopts it whole (its pools, their
  * lists, pending remote frees). rc_heap_trim also processes abandoned
  * heaps, under the arena lock, so nothing is stranded. Heaps are never
- * freed, which is what makes reading pool->heap safe for a remote free.
+ * freed, which is what makes reading a pool's owner safe for a remote free.
  *
  * fork. pthread_atfork takes every heap lock before fork and releases it
  * in both processes; in the child, the heaps of the threads that did not
@@ -103,7 +103,7 @@ static void list_push_front(rc_pool_queue *q, rc_pool *pool) {
 }
 
 static void queue_remove(rc_heap *h, rc_pool *pool) {
-    if (pool->full) {
+    if (_rc_pool_full(pool)) {
         list_remove(&h->full, pool);
     } else {
         list_remove(&h->queues[pool->cls], pool);
@@ -127,8 +127,7 @@ static bool pool_mark_full(rc_heap *h, rc_pool *pool) {
                                                  RELAXED))
         return false;
     queue_remove(h, pool);
-    pool->full = 1;
-    atomic_store_explicit(&pool->owner_fast, NULL, RELAXED);
+    atomic_store_explicit(&pool->owner, (uintptr_t)h | RC_OWNER_FULL, RELAXED);
     list_push_front(&h->full, pool);
     return true;
 }
@@ -140,8 +139,7 @@ static void pool_unfull(rc_heap *h, rc_pool *pool) {
                                                   RELAXED)) {
     }
     list_remove(&h->full, pool);
-    pool->full = 0;
-    atomic_store_explicit(&pool->owner_fast, h, RELAXED);
+    atomic_store_explicit(&pool->owner, (uintptr_t)h, RELAXED);
     queue_push_front(h, pool);
 }
 
@@ -149,12 +147,8 @@ static void pool_unfull(rc_heap *h, rc_pool *pool) {
  * in the heap and force is false (keeping it saves a lock round trip for a
  * program that allocates and frees one block in a loop). */
 static void pool_retire(rc_heap *h, rc_pool *pool, bool force, bool locked) {
-    if (!force && !pool->full) {
-        rc_pool_queue *q = &h->queues[pool->cls];
-        if (q->first == pool && q->last == pool) return;
-    }
+    if (!force && !pool->next && !pool->prev && !_rc_pool_full(pool)) return;
     queue_remove(h, pool);
-    pool->full = 0;
     if (locked) _rc_arena_return_span_locked(pool);
     else _rc_arena_return_span(pool);
 }
@@ -165,7 +159,7 @@ static void local_free(rc_heap *h, rc_pool *pool, rc_block *b) {
     pool->free = b;
     used_add(pool, -1);
     live_add(h, -(ptrdiff_t)pool->block_size);
-    if (pool->full) pool_unfull(h, pool);
+    if (_rc_pool_full(pool)) pool_unfull(h, pool);
     if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, false, false);
 }
 
@@ -183,7 +177,7 @@ static void remote_free(rc_pool *pool, rc_block *b) {
         }
     } while (!atomic_compare_exchange_weak_explicit(&pool->xfree, &x, nx, memory_order_release, RELAXED));
     if (delay) {
-        rc_heap *h = pool->heap;
+        rc_heap *h = _rc_pool_heap(pool);
         rc_block *d = atomic_load_explicit(&h->delayed, RELAXED);
         do {
             b->next = d;
@@ -368,17 +362,22 @@ static RC_NOINLINE void *core_malloc_slow(size_t size) {
     return alloc_class(h, _rc_class_of(size));
 }
 
+/* The owner's lock-free allocation of a small block, or NULL. */
+static inline void *malloc_fast(size_t size) {
+    rc_heap *h = _rc_heap_tls;
+    rc_pool *pool = h->direct[(size + 15) >> 4];
+    rc_block *b = pool->free;
+    if (RC_UNLIKELY(b == NULL)) return NULL;
+    pool->free = b->next;
+    used_add(pool, 1);
+    live_add(h, pool->block_size);
+    return b;
+}
+
 static inline void *core_malloc(size_t size) {
     if (RC_LIKELY(size <= RC_SMALL_MAX)) {
-        rc_heap *h = _rc_heap_tls;
-        rc_pool *pool = h->direct[(size + 15) >> 4];
-        rc_block *b = pool->free;
-        if (RC_LIKELY(b != NULL)) {
-            pool->free = b->next;
-            used_add(pool, 1);
-            live_add(h, pool->block_size);
-            return b;
-        }
+        void *b = malloc_fast(size);
+        if (RC_LIKELY(b != NULL)) return b;
     }
     return core_malloc_slow(size);
 }
@@ -412,13 +411,14 @@ static RC_NOINLINE void core_free_slow(void *p) {
     uintptr_t a = (uintptr_t)p;
     if (_rc_chunk_bit(_rc_arena_map, a)) {
         rc_pool *pool = _rc_pool_of(p);
-        if (!pool || (a - (uintptr_t)pool->start) % pool->block_size != 0 ||
-            (a - (uintptr_t)pool->start) / pool->block_size >= pool->reserved) {
+        uintptr_t start = pool ? (uintptr_t)_rc_pool_start(pool) : 0;
+        if (!pool || a < start || (a - start) % pool->block_size != 0 ||
+            (a - start) / pool->block_size >= pool->reserved) {
             report_foreign("rc_free", p);
             return;
         }
         rc_heap *h = _rc_heap_tls;
-        if (pool->heap == h) local_free(h, pool, p);
+        if (_rc_pool_heap(pool) == h) local_free(h, pool, p);
         else remote_free(pool, p);
         return;
     }
@@ -429,24 +429,27 @@ static RC_NOINLINE void core_free_slow(void *p) {
     report_foreign("rc_free", p);
 }
 
-static inline void core_free(void *p) {
+/* The owner's lock-free free, or false when the slow path must decide. */
+static inline bool free_fast(void *p) {
     uintptr_t a = (uintptr_t)p;
-    if (RC_LIKELY(_rc_chunk_bit(_rc_arena_map, a))) {
-        rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
-        rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
-        rc_heap *h = _rc_heap_tls;
-        if (RC_LIKELY(atomic_load_explicit(&pool->owner_fast, RELAXED) == h)) {
-            rc_block *b = p;
-            b->next = pool->free;
-            pool->free = b;
-            live_add(h, -(ptrdiff_t)pool->block_size);
-            uint32_t used = atomic_load_explicit(&pool->used, RELAXED) - 1;
-            atomic_store_explicit(&pool->used, used, RELAXED);
-            if (RC_UNLIKELY(used == 0)) pool_retire(h, pool, false, false);
-            return;
-        }
-    }
-    core_free_slow(p);
+    if (RC_UNLIKELY(!_rc_chunk_bit(_rc_arena_map, a))) return false;
+    rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
+    rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
+    rc_heap *h = _rc_heap_tls;
+    if (RC_UNLIKELY(atomic_load_explicit(&pool->owner, RELAXED) != (uintptr_t)h)) return false;
+    rc_block *b = p;
+    b->next = pool->free;
+    pool->free = b;
+    live_add(h, -(ptrdiff_t)pool->block_size);
+    uint32_t used = atomic_load_explicit(&pool->used, RELAXED) - 1;
+    atomic_store_explicit(&pool->used, used, RELAXED);
+    /* An empty pool alone in its queue stays: see pool_retire. */
+    if (RC_UNLIKELY(used == 0) && (pool->next || pool->prev)) pool_retire(h, pool, false, false);
+    return true;
+}
+
+static inline void core_free(void *p) {
+    if (!free_fast(p)) core_free_slow(p);
 }
 
 void _rc_core_free(void *p) { core_free(p); }
@@ -520,8 +523,7 @@ bool _rc_heap_validate(void) {
     if (h->is_empty) return true;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         for (rc_pool *pool = h->queues[c].first; pool; pool = pool->next) {
-            if (pool->heap != h || pool->cls != c || pool->full ||
-                atomic_load_explicit(&pool->owner_fast, RELAXED) != h) {
+            if (atomic_load_explicit(&pool->owner, RELAXED) != (uintptr_t)h || pool->cls != c) {
                 _rc_set_error("heap validation: pool %p is in the wrong queue", (void *)pool);
                 return false;
             }
@@ -536,8 +538,8 @@ bool _rc_heap_validate(void) {
         }
     }
     for (rc_pool *pool = h->full.first; pool; pool = pool->next)
-        if (!pool->full || pool->heap != h || !_rc_pool_is_valid(pool)) {
-            if (!pool->full) _rc_set_error("heap validation: pool %p in the full list is not full", (void *)pool);
+        if (!_rc_pool_full(pool) || _rc_pool_heap(pool) != h || !_rc_pool_is_valid(pool)) {
+            if (!_rc_pool_full(pool)) _rc_set_error("heap validation: pool %p in the full list is not full", (void *)pool);
             return false;
         }
     return true;
@@ -606,26 +608,34 @@ static RC_NOINLINE int mode_slow(void) {
     return MODE();
 }
 
-void *rc_malloc(size_t size) {
-    if (RC_LIKELY(MODE() == RC_MODE_FAST)) return core_malloc(size);
-    switch (mode_slow()) {
+static RC_NOINLINE void *malloc_slow(size_t size) {
+    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
     case RC_MODE_DEBUG: return _rc_debug_malloc(size, RC_ALIGNMENT, false);
     case RC_MODE_SYSTEM: return _rc_system_malloc(size, RC_ALIGNMENT, false);
     default: return core_malloc(size);
     }
 }
 
-void rc_free(void *p) {
-    if (RC_LIKELY(MODE() == RC_MODE_FAST)) {
-        core_free(p);
-        return;
+void *rc_malloc(size_t size) {
+    if (RC_LIKELY(MODE() == RC_MODE_FAST && size <= RC_SMALL_MAX)) {
+        void *b = malloc_fast(size);
+        if (RC_LIKELY(b != NULL)) return b;
     }
+    return malloc_slow(size);
+}
+
+static RC_NOINLINE void free_slow(void *p) {
     if (!p) return;
-    switch (mode_slow()) {
+    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
     case RC_MODE_DEBUG: _rc_debug_free(p); break;
     case RC_MODE_SYSTEM: _rc_system_free(p); break;
     default: core_free(p); break;
     }
+}
+
+void rc_free(void *p) {
+    if (RC_LIKELY(MODE() == RC_MODE_FAST) && RC_LIKELY(free_fast(p))) return;
+    free_slow(p);
 }
 
 void *rc_calloc(size_t count, size_t size) {

@@ -61,7 +61,7 @@ bool _rc_pool_extend(rc_pool *pool) {
     uint32_t n = (uint32_t)(4096 / bs);
     if (n == 0) n = 1;
     if (n > left) n = left;
-    uint8_t *first = pool->start + (size_t)pool->capacity * bs;
+    uint8_t *first = _rc_pool_start(pool) + (size_t)pool->capacity * bs;
     uint8_t *p = first;
     for (uint32_t i = 1; i < n; i++, p += bs) ((rc_block *)p)->next = (rc_block *)(p + bs);
     ((rc_block *)p)->next = pool->free;
@@ -86,15 +86,16 @@ size_t _rc_pool_collect(rc_pool *pool) {
     pool->free = list;
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
     atomic_store_explicit(&pool->used, used - (uint32_t)n, memory_order_relaxed);
-    rc_heap *h = pool->heap;
+    rc_heap *h = _rc_pool_heap(pool);
     size_t live = atomic_load_explicit(&h->live_bytes, memory_order_relaxed);
     atomic_store_explicit(&h->live_bytes, live - n * pool->block_size, memory_order_relaxed);
     return n;
 }
 
 bool _rc_pool_is_block(const rc_pool *pool, const void *p) {
-    uintptr_t off = (uintptr_t)p - (uintptr_t)pool->start;
-    if ((uintptr_t)p < (uintptr_t)pool->start) return false;
+    uintptr_t start = (uintptr_t)_rc_pool_start(pool);
+    uintptr_t off = (uintptr_t)p - start;
+    if ((uintptr_t)p < start) return false;
     if (off % pool->block_size != 0) return false;
     return off / pool->block_size < pool->capacity;
 }

@@ -59,37 +59,63 @@ enum {
 
 struct rc_heap;
 
+/* Bit 0 of rc_pool.owner: the pool is exhausted and sits in its heap's
+ * full list. Set and cleared by the owner only. */
+#define RC_OWNER_FULL ((uintptr_t)1)
+
 /*
- * A pool (or span) descriptor. Lives in the arena header.
+ * A pool (or span) descriptor: 64 bytes, in the arena header, so the
+ * descriptor of an address is arena->pools[(addr >> 14) & 63].
+ *
+ * `owner` is the owning heap's address, or that address | RC_OWNER_FULL,
+ * or 0 for FREE, INTERIOR and META pools. The free fast path takes a block
+ * back without a lock iff owner == the calling thread's heap, that is: the
+ * caller owns the pool and the pool is not full.
  *
  * Invariants, for a USED pool owned by heap H:
  *   used == blocks handed out - blocks freed locally - remote frees collected
- *   used + |free| + (reserved - capacity) + |xfree| + |delayed blocks of it|
- *        == reserved
- *   owner_fast == H  iff  the pool is in one of H's class queues (not full);
- *   owner_fast == NULL when FREE, INTERIOR, META, or full.
- *   full == 1 iff the pool is in H's full list; then xfree has NOTIFY set
- *   until the first remote free clears it.
- *   heap and block_size never change while any block of the pool is live,
- *   so a remote thread holding a live block may read them without a lock.
+ *   used + |free| + (reserved - capacity) + |xfree| + |its blocks in
+ *        H->delayed| == reserved
+ *   owner == H                  iff the pool is in H->queues[cls]
+ *   owner == H | RC_OWNER_FULL  iff the pool is in H->full; then xfree has
+ *        RC_XFREE_NOTIFY until the first remote free clears it
+ *   owner (but for the FULL bit) and block_size never change while any
+ *   block of the pool is live, so a remote thread holding a live block may
+ *   read them without a lock.
  */
 typedef struct rc_pool {
-    rc_block *free;                       /* owner only: ready blocks */
-    _Atomic(uint32_t) used;               /* owner writes; stats read */
-    uint32_t block_size;                  /* set at acquisition */
-    _Atomic(struct rc_heap *) owner_fast; /* see invariants */
-    _Atomic(uintptr_t) xfree;             /* remote frees | RC_XFREE_NOTIFY */
-    struct rc_heap *heap;                 /* owning heap while USED */
-    uint8_t *start;                       /* first block */
-    uint32_t capacity;                    /* blocks carved so far */
-    uint32_t reserved;                    /* blocks that fit in the span */
-    uint8_t cls;                          /* size class */
-    uint8_t npools;                       /* span length (head only) */
-    uint8_t head_offset;                  /* INTERIOR: pools back to the head */
-    uint8_t state;                        /* RC_POOL_* */
-    uint8_t full;                         /* owner only */
-    struct rc_pool *next, *prev;          /* owner only: queue or full list */
+    rc_block *free;             /* owner only: ready blocks */
+    _Atomic(uint32_t) used;     /* owner writes; stats read */
+    uint32_t block_size;        /* set at acquisition */
+    _Atomic(uintptr_t) owner;   /* see above */
+    _Atomic(uintptr_t) xfree;   /* remote frees | RC_XFREE_NOTIFY */
+    uint32_t capacity;          /* blocks carved so far */
+    uint32_t reserved;          /* blocks that fit in the span */
+    uint8_t cls;                /* size class */
+    uint8_t npools;             /* span length (head only) */
+    uint8_t head_offset;        /* INTERIOR: pools back to the head */
+    uint8_t state;              /* RC_POOL_*, under the arena lock */
+    uint32_t pad;
+    struct rc_pool *next, *prev; /* owner only: queue or full list */
 } rc_pool;
+
+_Static_assert(sizeof(rc_pool) == 64, "a pool descriptor is one cache line");
+
+static inline struct rc_heap *_rc_pool_heap(const rc_pool *pool) {
+    return (struct rc_heap *)(atomic_load_explicit(&((rc_pool *)pool)->owner, memory_order_relaxed) &
+                              ~RC_OWNER_FULL);
+}
+
+static inline bool _rc_pool_full(const rc_pool *pool) {
+    return (atomic_load_explicit(&((rc_pool *)pool)->owner, memory_order_relaxed) & RC_OWNER_FULL) != 0;
+}
+
+/* First block of the pool: the pool's own 16 KiB in its arena. */
+static inline uint8_t *_rc_pool_start(const rc_pool *pool) {
+    uintptr_t arena = (uintptr_t)pool & ~(uintptr_t)((1u << 20) - 1);
+    uintptr_t index = ((uintptr_t)pool - arena - 64) / sizeof(rc_pool);
+    return (uint8_t *)(arena + (index << 14));
+}
 
 /* ====================================================================
  * Arenas (arena.c)
@@ -108,9 +134,11 @@ typedef struct rc_arena {
     uint64_t dirty_map;
     uint64_t purge_at_ns;         /* dirty pools may be purged after this; 0: none */
     uint32_t nfree;
-    uint32_t pad;
-    rc_pool pools[RC_POOLS_PER_ARENA];
+    uint32_t pad[5];
+    rc_pool pools[RC_POOLS_PER_ARENA]; /* at offset 64 */
 } rc_arena;
+
+_Static_assert(__builtin_offsetof(rc_arena, pools) == 64, "pools start at offset 64");
 
 _Static_assert(sizeof(rc_arena) <= RC_POOL_SIZE, "arena header must fit pool 0");
 
@@ -187,6 +215,7 @@ typedef struct rc_pool_queue {
  * abandoned and later adopted by a new thread, or trimmed under the arena
  * lock).
  *   direct[i] == queues[class of (i*16)].first, or &_rc_pool_empty
+ *   a pool alone in its queue (next == prev == NULL) is kept when empty
  *   live_bytes == sum over its pools of used * block_size
  */
 typedef struct rc_heap {

@@ -151,6 +151,7 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     head->block_size = _rc_class_size[cls];
     head->reserved = (uint32_t)(((size_t)n << RC_POOL_SHIFT) / head->block_size);
     head->capacity = 0;
+    head->parked = 0;
     head->free = NULL;
     head->next = head->prev = NULL;
     atomic_store_explicit(&head->used, 0, memory_order_relaxed);

@@ -197,14 +197,16 @@ static void drain_delayed(rc_heap *h) {
 
 /* Collect remote frees of every pool, put full pools that got blocks back
  * into service, and return empty pools (all of them when force). */
-static void heap_collect(rc_heap *h, bool force, bool locked) {
+static size_t heap_collect(rc_heap *h, bool force, bool locked) {
     drain_delayed(h);
+    size_t purged = 0;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         rc_pool *pool = h->queues[c].first;
         while (pool) {
             rc_pool *next = pool->next;
             _rc_pool_collect(pool);
             if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, force, locked);
+            else if (force) purged += _rc_pool_purge_pages(pool);
             pool = next;
         }
     }
@@ -214,9 +216,11 @@ static void heap_collect(rc_heap *h, bool force, bool locked) {
         if (_rc_pool_collect(pool)) {
             pool_unfull(h, pool);
             if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, force, locked);
+            else if (force) purged += _rc_pool_purge_pages(pool);
         }
         pool = next;
     }
+    return purged;
 }
 /* }==== */
 
@@ -309,6 +313,13 @@ static rc_heap *heap_get(void) {
     return h;
 }
 
+/* Take parked pages back until a block is free or none is parked. */
+static bool unpark(rc_pool *pool) {
+    while (!pool->free && _rc_pool_unpark(pool)) {
+    }
+    return pool->free != NULL;
+}
+
 /* A pool of class cls with a free block, made first in its queue; NULL
  * when the OS refuses memory. */
 static RC_NOINLINE rc_pool *heap_find_pool(rc_heap *h, unsigned cls) {
@@ -321,7 +332,7 @@ static RC_NOINLINE rc_pool *heap_find_pool(rc_heap *h, unsigned cls) {
     rc_pool *pool = q->first;
     while (pool) {
         rc_pool *next = pool->next;
-        if (pool->free || _rc_pool_collect(pool) || _rc_pool_extend(pool)) {
+        if (pool->free || _rc_pool_collect(pool) || unpark(pool) || _rc_pool_extend(pool)) {
             if (pool != q->first) {
                 list_remove(q, pool);
                 queue_push_front(h, pool);
@@ -507,12 +518,13 @@ foreign:
 
 size_t _rc_heap_trim_all(void) {
     rc_heap *me = _rc_heap_tls;
-    if (!me->is_empty) heap_collect(me, true, false);
+    size_t released = 0;
+    if (!me->is_empty) released += heap_collect(me, true, false);
     pthread_mutex_lock(&_rc_arena_lock);
-    for (rc_heap *h = abandoned_heaps; h; h = h->next_abandoned) heap_collect(h, true, true);
+    for (rc_heap *h = abandoned_heaps; h; h = h->next_abandoned) released += heap_collect(h, true, true);
     for (rc_heap *h = atomic_load_explicit(&all_heaps, RELAXED); h; h = h->next_all)
         if (h != me && !h->abandoned) atomic_store_explicit(&h->trim_requested, true, RELAXED);
-    size_t released = _rc_arena_purge_locked(true);
+    released += _rc_arena_purge_locked(true);
     pthread_mutex_unlock(&_rc_arena_lock);
     return released + _rc_large_trim(true);
 }

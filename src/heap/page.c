@@ -23,6 +23,8 @@
 
 #include "internal/heap.h"
 
+static bool block_touches(const rc_pool *pool, uint32_t idx, uint32_t mask);
+
 uint32_t _rc_class_size[RC_SIZE_CLASSES];
 uint8_t _rc_class_pools[RC_SIZE_CLASSES];
 
@@ -103,7 +105,8 @@ bool _rc_pool_is_block(const rc_pool *pool, const void *p) {
 bool _rc_pool_is_valid(const rc_pool *pool) {
     uint32_t nfree = 0;
     for (const rc_block *b = pool->free; b; b = b->next) {
-        if (!_rc_pool_is_block(pool, b)) {
+        uint32_t idx = (uint32_t)(((const uint8_t *)b - _rc_pool_start(pool)) / pool->block_size);
+        if (!_rc_pool_is_block(pool, b) || block_touches(pool, idx, pool->parked)) {
             _rc_set_error("heap validation: pool %p free list holds %p, not a block of it", (const void *)pool,
                           (const void *)b);
             return false;
@@ -121,3 +124,93 @@ bool _rc_pool_is_valid(const rc_pool *pool) {
     }
     return true;
 }
+
+/* {==== purging pages inside pools in use ====
+ *
+ * After a program frees most of its blocks, pools are rarely empty: a few
+ * survivors keep each pool, and its 16 KiB, resident. rc_heap_trim then
+ * looks inside: an OS page (4 KiB) of a pool whose blocks are all free is
+ * purged, and the free blocks that touch it leave the free list (they are
+ * "parked"), since their links would read back as zero. When the pool's
+ * free list runs dry, a parked page is taken back and its blocks return to
+ * the list. Only pages wholly inside the carved part of the span are
+ * parked, so carving never writes into a parked page. parked bit i means:
+ * page i is purged and no block touching it is on the free list.
+ */
+
+#define OS_PAGE 4096u
+#define MAX_PARKED_PAGES 32u
+#define MAX_BLOCKS 1024u /* most blocks any pool holds (16-byte class) */
+
+static unsigned tracked_pages(const rc_pool *pool) {
+    size_t pages = ((size_t)pool->npools << RC_POOL_SHIFT) / OS_PAGE;
+    return pages > MAX_PARKED_PAGES ? MAX_PARKED_PAGES : (unsigned)pages;
+}
+
+/* Does block idx touch a page in mask? */
+static bool block_touches(const rc_pool *pool, uint32_t idx, uint32_t mask) {
+    size_t lo = (size_t)idx * pool->block_size;
+    size_t first = lo / OS_PAGE, last = (lo + pool->block_size - 1) / OS_PAGE;
+    for (size_t pg = first; pg <= last && pg < MAX_PARKED_PAGES; pg++)
+        if ((mask >> pg) & 1) return true;
+    return false;
+}
+
+size_t _rc_pool_purge_pages(rc_pool *pool) {
+    if (_rc_os_page_size() != OS_PAGE || pool->reserved > MAX_BLOCKS) return 0;
+    uint64_t free_bits[MAX_BLOCKS / 64] = {0};
+    uint8_t *start = _rc_pool_start(pool);
+    uint32_t bs = pool->block_size;
+    for (rc_block *b = pool->free; b; b = b->next) {
+        uint32_t idx = (uint32_t)(((uint8_t *)b - start) / bs);
+        free_bits[idx >> 6] |= (uint64_t)1 << (idx & 63);
+    }
+    size_t carved_end = (size_t)pool->capacity * bs;
+    uint32_t purge = 0;
+    unsigned pages = tracked_pages(pool);
+    for (unsigned pg = 0; pg < pages; pg++) {
+        size_t lo = (size_t)pg * OS_PAGE, hi = lo + OS_PAGE;
+        if (hi > carved_end) break;
+        if ((pool->parked >> pg) & 1) continue;
+        bool all_free = true;
+        for (size_t idx = lo / bs; idx <= (hi - 1) / bs && all_free; idx++)
+            all_free = (free_bits[idx >> 6] >> (idx & 63)) & 1;
+        if (all_free) purge |= (uint32_t)1 << pg;
+    }
+    if (!purge) return 0;
+    uint32_t parked = pool->parked | purge;
+    rc_block **link = &pool->free;
+    while (*link) {
+        rc_block *b = *link;
+        uint32_t idx = (uint32_t)(((uint8_t *)b - start) / bs);
+        if (block_touches(pool, idx, parked)) *link = b->next;
+        else link = &b->next;
+    }
+    size_t released = 0;
+    for (uint32_t m = purge; m;) {
+        unsigned pg = (unsigned)__builtin_ctz(m), end = pg;
+        while (end < 32 && ((m >> end) & 1)) end++;
+        _rc_os_purge(start + (size_t)pg * OS_PAGE, (size_t)(end - pg) * OS_PAGE);
+        released += (size_t)(end - pg) * OS_PAGE;
+        m &= end >= 32 ? 0 : ~(((uint32_t)1 << end) - 1);
+    }
+    pool->parked = parked;
+    return released;
+}
+
+bool _rc_pool_unpark(rc_pool *pool) {
+    if (!pool->parked) return false;
+    unsigned pg = (unsigned)__builtin_ctz(pool->parked);
+    pool->parked &= ~((uint32_t)1 << pg);
+    uint8_t *start = _rc_pool_start(pool);
+    uint32_t bs = pool->block_size;
+    size_t lo = (size_t)pg * OS_PAGE, hi = lo + OS_PAGE;
+    for (size_t idx = lo / bs; idx <= (hi - 1) / bs; idx++) {
+        if (block_touches(pool, (uint32_t)idx, pool->parked)) continue;
+        rc_block *b = (rc_block *)(start + idx * bs);
+        b->next = pool->free;
+        pool->free = b;
+    }
+    return true;
+}
+/* }==== */

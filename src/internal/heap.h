@@ -95,7 +95,10 @@ typedef struct rc_pool {
     uint8_t npools;             /* span length (head only) */
     uint8_t head_offset;        /* INTERIOR: pools back to the head */
     uint8_t state;              /* RC_POOL_*, under the arena lock */
-    uint32_t pad;
+    uint32_t parked;            /* owner only: OS pages of the span (the
+                                   first 32) purged while the pool is in use;
+                                   the free blocks touching them are off the
+                                   free list until the page is taken back */
     struct rc_pool *next, *prev; /* owner only: queue or full list */
 } rc_pool;
 
@@ -197,6 +200,12 @@ RC_INTERNAL void _rc_classes_init(void);
 RC_INTERNAL bool _rc_pool_extend(rc_pool *pool);
 /* Move remote frees onto pool->free. Returns blocks collected. */
 RC_INTERNAL size_t _rc_pool_collect(rc_pool *pool);
+/* Purge the OS pages of a pool in use that hold only free blocks (trim).
+ * Returns bytes purged. Owner only. */
+RC_INTERNAL size_t _rc_pool_purge_pages(rc_pool *pool);
+/* Take one purged page back into service: its blocks go onto the free
+ * list. False when no page is parked. Owner only. */
+RC_INTERNAL bool _rc_pool_unpark(rc_pool *pool);
 /* True when p is the start of a block of pool (carved, within bounds). */
 RC_INTERNAL bool _rc_pool_is_block(const rc_pool *pool, const void *p);
 /* Check the free list of a pool owned by the calling thread. */

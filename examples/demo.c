@@ -21,11 +21,22 @@ static uint64_t next_rand(void) {
     return rng;
 }
 
+/* Resident set size of this process, from /proc/self/statm. */
+static double rss_mib(void) {
+    unsigned long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return resident * 4096.0 / 1048576.0;
+}
+
 static void summary(const char *when) {
     rc_heap_stats s;
     rc_heap_get_stats(&s);
-    printf("%-28s in use %8.1f MiB in %8zu blocks, mapped %8.1f MiB in %4zu arenas\n", when,
-           s.bytes_in_use / 1048576.0, s.blocks_in_use, s.bytes_mapped / 1048576.0, s.arenas);
+    printf("%-26s in use %7.1f MiB in %8zu blocks | mapped %7.1f MiB, %4zu arenas | RSS %7.1f MiB\n", when,
+           s.bytes_in_use / 1048576.0, s.blocks_in_use, s.bytes_mapped / 1048576.0, s.arenas, rss_mib());
 }
 
 int main(void) {

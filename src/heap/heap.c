@@ -36,6 +36,7 @@
  * survive are abandoned, so their memory is adopted or trimmed.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -147,6 +148,8 @@ static void pool_unfull(rc_heap *h, rc_pool *pool) {
  * in the heap and force is false (keeping it saves a lock round trip for a
  * program that allocates and frees one block in a loop). */
 static void pool_retire(rc_heap *h, rc_pool *pool, bool force, bool locked) {
+    assert(atomic_load_explicit(&pool->used, RELAXED) == 0);
+    assert(_rc_pool_heap(pool) == h);
     if (!force && !pool->next && !pool->prev && !_rc_pool_full(pool)) return;
     queue_remove(h, pool);
     if (locked) _rc_arena_return_span_locked(pool);
@@ -155,6 +158,8 @@ static void pool_retire(rc_heap *h, rc_pool *pool, bool force, bool locked) {
 
 /* The owner frees b into pool, off the fast path. */
 static void local_free(rc_heap *h, rc_pool *pool, rc_block *b) {
+    assert(_rc_pool_is_block(pool, b));
+    assert(atomic_load_explicit(&pool->used, RELAXED) > 0);
     b->next = pool->free;
     pool->free = b;
     used_add(pool, -1);
@@ -342,6 +347,9 @@ static RC_NOINLINE rc_pool *heap_find_pool(rc_heap *h, unsigned cls) {
         if (!pool_mark_full(h, pool)) continue; /* remote frees came in: look again */
         pool = next;
     }
+#if RC_DEBUG_CHECKS >= 2
+    if (!_rc_heap_validate()) _rc_fatal("reclaim: heap corruption found by validation: %s", rc_last_error());
+#endif
     pool = _rc_arena_take_span(h, cls, _rc_class_pools[cls]);
     if (!pool) return NULL;
     queue_push_front(h, pool);

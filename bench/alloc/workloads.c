@@ -47,7 +47,7 @@
  * Helpers: failure, PRNG, checksum, RSS
  * =================================================================== */
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
     fprintf(stderr, "workloads: %s\n", what);
     exit(2);

@@ -157,7 +157,7 @@ static void pool_retire(rc_heap *h, rc_pool *pool, bool force, bool locked) {
 }
 
 /* The owner frees b into pool, off the fast path. */
-static void local_free(rc_heap *h, rc_pool *pool, rc_block *b) {
+static void local_free(rc_heap *h, rc_pool *pool, rc_block *b, bool locked) {
     assert(_rc_pool_is_block(pool, b));
     assert(atomic_load_explicit(&pool->used, RELAXED) > 0);
     b->next = pool->free;
@@ -165,7 +165,7 @@ static void local_free(rc_heap *h, rc_pool *pool, rc_block *b) {
     used_add(pool, -1);
     live_add(h, -(ptrdiff_t)pool->block_size);
     if (_rc_pool_full(pool)) pool_unfull(h, pool);
-    if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, false, false);
+    if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, false, locked);
 }
 
 static void remote_free(rc_pool *pool, rc_block *b) {
@@ -190,12 +190,12 @@ static void remote_free(rc_pool *pool, rc_block *b) {
     }
 }
 
-static void drain_delayed(rc_heap *h) {
+static void drain_delayed(rc_heap *h, bool locked) {
     if (!atomic_load_explicit(&h->delayed, RELAXED)) return;
     rc_block *b = atomic_exchange_explicit(&h->delayed, NULL, memory_order_acquire);
     while (b) {
         rc_block *next = b->next;
-        local_free(h, _rc_pool_of(b), b);
+        local_free(h, _rc_pool_of(b), b, locked);
         b = next;
     }
 }
@@ -203,7 +203,7 @@ static void drain_delayed(rc_heap *h) {
 /* Collect remote frees of every pool, put full pools that got blocks back
  * into service, and return empty pools (all of them when force). */
 static size_t heap_collect(rc_heap *h, bool force, bool locked) {
-    drain_delayed(h);
+    drain_delayed(h, locked);
     size_t purged = 0;
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         rc_pool *pool = h->queues[c].first;
@@ -328,7 +328,7 @@ static bool unpark(rc_pool *pool) {
 /* A pool of class cls with a free block, made first in its queue; NULL
  * when the OS refuses memory. */
 static RC_NOINLINE rc_pool *heap_find_pool(rc_heap *h, unsigned cls) {
-    drain_delayed(h);
+    drain_delayed(h, false);
     if (RC_UNLIKELY(atomic_load_explicit(&h->trim_requested, RELAXED))) {
         atomic_store_explicit(&h->trim_requested, false, RELAXED);
         heap_collect(h, true, false);
@@ -437,7 +437,7 @@ static RC_NOINLINE void core_free_slow(void *p) {
             return;
         }
         rc_heap *h = _rc_heap_tls;
-        if (_rc_pool_heap(pool) == h) local_free(h, pool, p);
+        if (_rc_pool_heap(pool) == h) local_free(h, pool, p, false);
         else remote_free(pool, p);
         return;
     }

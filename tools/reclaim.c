@@ -1,0 +1,119 @@
+/*
+ * reclaim — the command-line tool.
+ *
+ *   reclaim run [--debug | --system] [--stats] [--] COMMAND [ARGS...]
+ *       Run COMMAND with reclaim's heap in place of malloc (LD_PRELOAD of
+ *       libreclaim-malloc.so). --debug turns on the debug allocator
+ *       (RECLAIM_MALLOC=debug), --system routes blocks to the C library
+ *       (RECLAIM_MALLOC=malloc), --stats prints heap statistics at exit
+ *       (RECLAIM_MALLOCSTATS=1). The exit status is COMMAND's.
+ *   reclaim version
+ *
+ * The drop-in library is looked for in $RECLAIM_MALLOC_LIB, beside this
+ * program, in ../lib and .. relative to it, and in the install directory.
+ * Later steps add the profiling commands (trace, heap, mprof) here.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <reclaim.h>
+
+#ifndef RECLAIM_INSTALL_LIBDIR
+#define RECLAIM_INSTALL_LIBDIR "/usr/local/lib"
+#endif
+#define LIBNAME "libreclaim-malloc.so"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: reclaim run [--debug | --system] [--stats] [--] COMMAND [ARGS...]\n"
+            "       reclaim version\n");
+}
+
+static bool readable(const char *path) { return access(path, R_OK) == 0; }
+
+/* Fills buf with the drop-in library's path; false when none is found. */
+static bool find_library(char *buf, size_t size) {
+    const char *env = getenv("RECLAIM_MALLOC_LIB");
+    if (env && *env) {
+        snprintf(buf, size, "%s", env);
+        return readable(buf);
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        const char *dir = dirname(exe);
+        const char *rel[] = {"", "/../lib", "/..", "/../" "lib/x86_64-linux-gnu"};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            snprintf(buf, size, "%s%s/%s", dir, rel[i], LIBNAME);
+            if (readable(buf)) return true;
+        }
+    }
+    snprintf(buf, size, "%s/%s", RECLAIM_INSTALL_LIBDIR, LIBNAME);
+    return readable(buf);
+}
+
+static int cmd_run(int argc, char **argv) {
+    const char *mode = NULL;
+    bool stats = false;
+    int i = 0;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(argv[i], "--debug") == 0) mode = "debug";
+        else if (strcmp(argv[i], "--system") == 0) mode = "malloc";
+        else if (strcmp(argv[i], "--stats") == 0) stats = true;
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "reclaim run: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else break;
+    }
+    if (i >= argc) {
+        fprintf(stderr, "reclaim run: no command given\n");
+        usage(stderr);
+        return 2;
+    }
+    char lib[PATH_MAX];
+    if (!find_library(lib, sizeof lib)) {
+        fprintf(stderr, "reclaim run: cannot find %s (set RECLAIM_MALLOC_LIB to its path)\n", LIBNAME);
+        return 2;
+    }
+    const char *old = getenv("LD_PRELOAD");
+    char preload[2 * PATH_MAX];
+    if (old && *old) snprintf(preload, sizeof preload, "%s:%s", lib, old);
+    else snprintf(preload, sizeof preload, "%s", lib);
+    setenv("LD_PRELOAD", preload, 1);
+    if (mode) setenv("RECLAIM_MALLOC", mode, 1);
+    if (stats) setenv("RECLAIM_MALLOCSTATS", "1", 1);
+    execvp(argv[i], argv + i);
+    fprintf(stderr, "reclaim run: cannot run '%s': %s\n", argv[i], strerror(errno));
+    return 127;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("reclaim %s\n", rc_version());
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "reclaim: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -614,6 +614,7 @@ void _rc_heap_init(void) {
     atomic_store_explicit(&init_done, 1, memory_order_release);
     pthread_mutex_unlock(&init_lock);
     /* These may allocate: the heap is ready for them now. */
+    _rc_runtime_start();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
 }

@@ -59,6 +59,8 @@ RC_INTERNAL _Noreturn void _rc_fatal(const char *fmt, ...) RC_PRINTF(1, 2);
 
 /* ---- init.c: start-up and shutdown -------------------------------------- */
 
+/* Start-up work once the options are read (called by the heap's init). */
+RC_INTERNAL void _rc_runtime_start(void);
 /* Monotonic clock in nanoseconds. */
 RC_INTERNAL uint64_t _rc_now_ns(void);
 

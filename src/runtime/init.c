@@ -5,10 +5,16 @@
  * allocator mode (_rc_heap_init in src/heap/heap.c), so the library works
  * when its first caller is the C library itself, before main. rc_shutdown
  * is registered with atexit at that point; it prints the heap statistics
- * when RECLAIM_MALLOCSTATS is on. Later layers add their exit work here.
+ * when RECLAIM_MALLOCSTATS is on, to a copy of stderr taken at start-up:
+ * programs such as sort close stderr in their own exit handlers, which run
+ * before ours. Later layers add their exit work here.
  */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal/heap.h"
 
@@ -18,10 +24,21 @@ uint64_t _rc_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static int report_fd = -1;
+
+void _rc_runtime_start(void) {
+    if (_rc_option(RC_OPT_MALLOCSTATS)) report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+}
+
 void rc_shutdown(void) {
     static _Atomic(int) done;
     if (atomic_exchange(&done, 1)) return;
-    if (_rc_option(RC_OPT_MALLOCSTATS)) rc_heap_print_stats(stderr);
+    if (_rc_option(RC_OPT_MALLOCSTATS)) {
+        FILE *out = report_fd >= 0 ? fdopen(report_fd, "w") : NULL;
+        rc_heap_print_stats(out ? out : stderr);
+        if (out) fclose(out);
+        report_fd = -1;
+    }
 }
 
 const char *rc_version(void) { return RC_VERSION_STRING; }

@@ -84,8 +84,10 @@ RC_API void rc_free(void *p);
  * pointers the heap never gave out. */
 RC_API size_t rc_usable_size(const void *p);
 
-/* True when p is a live block returned by this heap. Safe on any pointer
- * value; false for NULL. */
+/* True when p is the address of a block of this heap: one it handed out,
+ * live or freed while its pool is still in use (this is not a liveness
+ * test). False for NULL, for pointers into the middle of a block, and for
+ * any pointer the heap never gave out; safe on any pointer value. */
 RC_API bool rc_owns(const void *p);
 
 /* Give free memory back to the OS now: purge free pools, unmap empty arenas
@@ -105,7 +107,10 @@ typedef struct rc_heap_class_stats {
 
 typedef struct rc_heap_stats {
     size_t bytes_in_use;      /* bytes in live blocks, counted at block size */
-    size_t bytes_peak;        /* high-water mark of bytes_in_use, see docs/heap.md */
+    size_t bytes_peak;        /* high-water mark of the bytes committed to blocks
+                                 (pools holding blocks, and large blocks): an
+                                 upper bound of the peak of bytes_in_use,
+                                 exact to a pool */
     size_t bytes_mapped;      /* bytes taken from the OS now */
     size_t bytes_mapped_peak; /* high-water mark of bytes_mapped */
     size_t bytes_resident_free; /* free bytes in pools not yet purged */

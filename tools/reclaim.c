@@ -49,7 +49,7 @@ static bool find_library(char *buf, size_t size) {
     if (n > 0) {
         exe[n] = '\0';
         const char *dir = dirname(exe);
-        const char *rel[] = {"", "/../lib", "/..", "/../" "lib/x86_64-linux-gnu"};
+        const char *rel[] = {"", "/../lib", "/..", "/../lib/x86_64-linux-gnu"};
         for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
             snprintf(buf, size, "%s%s/%s", dir, rel[i], LIBNAME);
             if (readable(buf)) return true;

@@ -37,9 +37,10 @@
 
 #include "internal/heap.h"
 
-_Atomic(uint64_t) _rc_arena_map[RC_CHUNKS / 64];
+_Atomic(uint8_t) _rc_arena_map[RC_CHUNKS];
 _Atomic(uint64_t) _rc_large_map[RC_CHUNKS / 64];
 pthread_mutex_t _rc_arena_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic(size_t) _rc_span_bytes;
 
 /* The arena manager; everything under _rc_arena_lock. */
 static struct {
@@ -51,11 +52,8 @@ static struct {
 
 #define ALL_POOLS (~(uint64_t)1) /* pools 1..63 */
 
-static void chunk_set(_Atomic(uint64_t) *map, uintptr_t p, bool on) {
-    uintptr_t c = p >> RC_ARENA_SHIFT;
-    uint64_t bit = (uint64_t)1 << (c & 63);
-    if (on) atomic_fetch_or_explicit(&map[c >> 6], bit, memory_order_relaxed);
-    else atomic_fetch_and_explicit(&map[c >> 6], ~bit, memory_order_relaxed);
+static void chunk_set(uintptr_t p, bool on) {
+    atomic_store_explicit(&_rc_arena_map[p >> RC_ARENA_SHIFT], on ? 1 : 0, memory_order_relaxed);
 }
 
 /* {==== buckets ==== */
@@ -82,7 +80,7 @@ static rc_arena *arena_new(void) {
     a->free_map = ALL_POOLS;
     a->nfree = RC_POOLS_PER_ARENA - 1;
     a->pools[0].state = RC_POOL_META;
-    chunk_set(_rc_arena_map, (uintptr_t)a, true);
+    chunk_set((uintptr_t)a, true);
     mgr.narenas++;
     bucket_insert(a);
     return a;
@@ -91,7 +89,7 @@ static rc_arena *arena_new(void) {
 static void arena_unmap(rc_arena *a) {
     bucket_remove(a);
     mgr.dirty_bytes -= (size_t)__builtin_popcountll(a->dirty_map) << RC_POOL_SHIFT;
-    chunk_set(_rc_arena_map, (uintptr_t)a, false);
+    chunk_set((uintptr_t)a, false);
     mgr.narenas--;
     _rc_os_unmap(a, RC_ARENA_SIZE);
 }
@@ -136,6 +134,7 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     a->dirty_map &= ~bits;
     a->nfree -= n;
     bucket_insert(a);
+    atomic_fetch_add_explicit(&_rc_span_bytes, (size_t)n << RC_POOL_SHIFT, memory_order_relaxed);
 
     rc_pool *head = &a->pools[at];
     for (unsigned k = 1; k < n; k++) {
@@ -148,8 +147,8 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     head->npools = (uint8_t)n;
     head->head_offset = 0;
     head->cls = (uint8_t)cls;
-    head->block_size = _rc_class_size[cls];
-    head->reserved = (uint32_t)(((size_t)n << RC_POOL_SHIFT) / head->block_size);
+    head->magic = _rc_class_magic[cls];
+    head->limit = _rc_class_limit[cls];
     head->capacity = 0;
     head->parked = 0;
     head->free = NULL;
@@ -226,6 +225,7 @@ void _rc_arena_return_span_locked(rc_pool *pool) {
     a->nfree += n;
     bucket_insert(a);
     mgr.dirty_bytes += (size_t)n << RC_POOL_SHIFT;
+    atomic_fetch_sub_explicit(&_rc_span_bytes, (size_t)n << RC_POOL_SHIFT, memory_order_relaxed);
 
     uint64_t delay = (uint64_t)_rc_option(RC_OPT_PURGE_DELAY) * 1000000u;
     if (delay == 0 || mgr.dirty_bytes > (size_t)_rc_option(RC_OPT_HEAP_RETAIN)) {
@@ -248,7 +248,7 @@ void _rc_arena_return_span(rc_pool *pool) {
 }
 
 rc_pool *_rc_pool_of(const void *p) {
-    if (!_rc_chunk_bit(_rc_arena_map, (uintptr_t)p)) return NULL;
+    if (!_rc_is_arena((uintptr_t)p)) return NULL;
     rc_arena *a = arena_of(p);
     rc_pool *pool = &a->pools[((uintptr_t)p >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
     if (pool->state == RC_POOL_INTERIOR) pool -= pool->head_offset;
@@ -276,7 +276,7 @@ static bool arena_is_valid(const rc_arena *a, unsigned bucket) {
     if ((unsigned)__builtin_popcountll(a->free_map) != a->nfree) return false;
     if (a->free_map & 1) return false;
     if (a->dirty_map & ~a->free_map) return false;
-    if (!_rc_chunk_bit(_rc_arena_map, (uintptr_t)a)) return false;
+    if (!_rc_is_arena((uintptr_t)a)) return false;
     for (unsigned i = 1; i < RC_POOLS_PER_ARENA; i++) {
         const rc_pool *q = &a->pools[i];
         bool is_free = (a->free_map >> i) & 1;

@@ -50,6 +50,10 @@ rc_heap _rc_heap_empty = {
     .is_empty = true,
 };
 __thread rc_heap *_rc_heap_tls __attribute__((tls_model("initial-exec"))) = &_rc_heap_empty;
+/* The heap the public fast paths use: the thread's heap in the default
+ * mode, the empty placeholder in the debug and system modes (and before
+ * start-up), so those paths need no mode test of their own. */
+static __thread rc_heap *heap_public __attribute__((tls_model("initial-exec"))) = &_rc_heap_empty;
 _Atomic(int) _rc_heap_mode = RC_MODE_UNINIT;
 _Atomic(size_t) _rc_bytes_peak;
 
@@ -69,12 +73,9 @@ static _Atomic(int) init_done;
 /* {==== counters the owner keeps (relaxed atomics: plain moves on x86) ==== */
 
 static inline void used_add(rc_pool *pool, int32_t d) {
-    atomic_store_explicit(&pool->used, atomic_load_explicit(&pool->used, RELAXED) + (uint32_t)d, RELAXED);
+    atomic_store_explicit(&pool->used, (uint16_t)(atomic_load_explicit(&pool->used, RELAXED) + d), RELAXED);
 }
 
-static inline void live_add(rc_heap *h, ptrdiff_t d) {
-    atomic_store_explicit(&h->live_bytes, atomic_load_explicit(&h->live_bytes, RELAXED) + (size_t)d, RELAXED);
-}
 /* }==== */
 
 /* {==== pool queues ==== */
@@ -141,7 +142,15 @@ static void pool_unfull(rc_heap *h, rc_pool *pool) {
     }
     list_remove(&h->full, pool);
     atomic_store_explicit(&pool->owner, (uintptr_t)h, RELAXED);
-    queue_push_front(h, pool);
+    /* To the back: by the time allocation reaches it, more of its blocks
+     * will have come back, so one slow path buys many fast ones. */
+    rc_pool_queue *q = &h->queues[pool->cls];
+    pool->next = NULL;
+    pool->prev = q->last;
+    if (q->last) q->last->next = pool;
+    else q->first = pool;
+    q->last = pool;
+    direct_update(h, pool->cls);
 }
 
 /* Return an empty pool to its arena, unless it is the only pool of its class
@@ -163,7 +172,6 @@ static void local_free(rc_heap *h, rc_pool *pool, rc_block *b, bool locked) {
     b->next = pool->free;
     pool->free = b;
     used_add(pool, -1);
-    live_add(h, -(ptrdiff_t)pool->block_size);
     if (_rc_pool_full(pool)) pool_unfull(h, pool);
     if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, false, locked);
 }
@@ -242,6 +250,7 @@ static void thread_done(void *arg) {
     abandoned_count++;
     pthread_mutex_unlock(&_rc_arena_lock);
     _rc_heap_tls = &_rc_heap_empty;
+    heap_public = &_rc_heap_empty;
 }
 
 static rc_heap *heap_new_locked(void) {
@@ -280,30 +289,25 @@ static rc_heap *heap_attach(void) {
         return NULL;
     }
     _rc_heap_tls = h;
+    if (atomic_load_explicit(&_rc_heap_mode, RELAXED) == RC_MODE_FAST) heap_public = h;
     pthread_setspecific(heap_key, h);
     return h;
 }
 
-size_t _rc_heap_count(size_t *abandoned, size_t *live_bytes) {
-    size_t n = 0, live = 0;
-    for (rc_heap *h = atomic_load_explicit(&all_heaps, memory_order_acquire); h; h = h->next_all) {
-        n++;
-        live += atomic_load_explicit(&h->live_bytes, RELAXED);
-    }
+size_t _rc_heap_count(size_t *abandoned) {
+    size_t n = 0;
+    for (rc_heap *h = atomic_load_explicit(&all_heaps, memory_order_acquire); h; h = h->next_all) n++;
     pthread_mutex_lock(&_rc_arena_lock);
     size_t ab = abandoned_count;
     pthread_mutex_unlock(&_rc_arena_lock);
     if (abandoned) *abandoned = ab;
-    if (live_bytes) *live_bytes = live;
     return n - ab;
 }
 
 void _rc_heap_note_peak(void) {
-    size_t live = 0, large = 0;
-    for (rc_heap *h = atomic_load_explicit(&all_heaps, memory_order_acquire); h; h = h->next_all)
-        live += atomic_load_explicit(&h->live_bytes, RELAXED);
-    _rc_large_stats(NULL, NULL, &large, NULL);
-    live += large;
+    size_t large = 0;
+    _rc_large_stats(NULL, &large, NULL, NULL);
+    size_t live = atomic_load_explicit(&_rc_span_bytes, RELAXED) + large;
     size_t peak = atomic_load_explicit(&_rc_bytes_peak, RELAXED);
     while (live > peak && !atomic_compare_exchange_weak_explicit(&_rc_bytes_peak, &peak, live, RELAXED, RELAXED)) {
     }
@@ -370,7 +374,6 @@ static void *alloc_class(rc_heap *h, unsigned cls) {
     rc_block *b = pool->free;
     pool->free = b->next;
     used_add(pool, 1);
-    live_add(h, pool->block_size);
     return b;
 }
 
@@ -381,23 +384,26 @@ static RC_NOINLINE void *core_malloc_slow(size_t size) {
     return alloc_class(h, _rc_class_of(size));
 }
 
-/* The owner's lock-free allocation of a small block, or NULL. */
-static inline void *malloc_fast(size_t size) {
-    rc_heap *h = _rc_heap_tls;
-    rc_pool *pool = h->direct[(size + 15) >> 4];
+/* The owner's lock-free allocation of a small or medium block, or NULL. */
+static inline void *malloc_fast(rc_heap *h, size_t size) {
+    rc_pool *pool;
+    if (RC_LIKELY(size <= RC_SMALL_MAX)) {
+        pool = h->direct[(size + 15) >> 4];
+    } else {
+        if (size > RC_MEDIUM_MAX) return NULL;
+        pool = h->queues[_rc_class_of(size)].first;
+        if (!pool) return NULL;
+    }
     rc_block *b = pool->free;
     if (RC_UNLIKELY(b == NULL)) return NULL;
     pool->free = b->next;
     used_add(pool, 1);
-    live_add(h, pool->block_size);
     return b;
 }
 
 static inline void *core_malloc(size_t size) {
-    if (RC_LIKELY(size <= RC_SMALL_MAX)) {
-        void *b = malloc_fast(size);
-        if (RC_LIKELY(b != NULL)) return b;
-    }
+    void *b = malloc_fast(_rc_heap_tls, size);
+    if (RC_LIKELY(b != NULL)) return b;
     return core_malloc_slow(size);
 }
 
@@ -428,15 +434,22 @@ static void report_foreign(const char *fn, const void *p) {
 static RC_NOINLINE void core_free_slow(void *p) {
     if (!p) return;
     uintptr_t a = (uintptr_t)p;
-    if (_rc_chunk_bit(_rc_arena_map, a)) {
-        rc_pool *pool = _rc_pool_of(p);
-        uintptr_t start = pool ? (uintptr_t)_rc_pool_start(pool) : 0;
-        if (!pool || a < start || (a - start) % pool->block_size != 0 ||
-            (a - start) / pool->block_size >= pool->reserved) {
+    if (_rc_is_arena(a)) {
+        rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
+        rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
+        pool -= pool->head_offset;
+        rc_heap *h = _rc_heap_tls;
+        uintptr_t start = (uintptr_t)_rc_pool_start(pool);
+        if (_rc_pool_heap(pool) == h && !h->is_empty && a >= start && _rc_pool_offset_ok(pool, a - start)) {
+            local_free(h, pool, p, false); /* our own pool, full or a span's later pool */
+            return;
+        }
+        pool = _rc_pool_of(p);
+        start = pool ? (uintptr_t)_rc_pool_start(pool) : 0;
+        if (!pool || a < start || !_rc_pool_offset_ok(pool, a - start)) {
             report_foreign("rc_free", p);
             return;
         }
-        rc_heap *h = _rc_heap_tls;
         if (_rc_pool_heap(pool) == h) local_free(h, pool, p, false);
         else remote_free(pool, p);
         return;
@@ -449,18 +462,19 @@ static RC_NOINLINE void core_free_slow(void *p) {
 }
 
 /* The owner's lock-free free, or false when the slow path must decide. */
-static inline bool free_fast(void *p) {
+static inline bool free_fast(rc_heap *h, void *p) {
     uintptr_t a = (uintptr_t)p;
-    if (RC_UNLIKELY(!_rc_chunk_bit(_rc_arena_map, a))) return false;
+    if (RC_UNLIKELY(!_rc_is_arena(a))) return false;
     rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
+    /* (a later pool of a multi-pool span has owner 0: the slow path) */
     rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
-    rc_heap *h = _rc_heap_tls;
     if (RC_UNLIKELY(atomic_load_explicit(&pool->owner, RELAXED) != (uintptr_t)h)) return false;
+    /* not a block start (a pointer into a block): the slow path reports it */
+    if (RC_UNLIKELY(!_rc_pool_offset_ok(pool, a & (RC_POOL_SIZE - 1)))) return false;
     rc_block *b = p;
     b->next = pool->free;
     pool->free = b;
-    live_add(h, -(ptrdiff_t)pool->block_size);
-    uint32_t used = atomic_load_explicit(&pool->used, RELAXED) - 1;
+    uint16_t used = (uint16_t)(atomic_load_explicit(&pool->used, RELAXED) - 1);
     atomic_store_explicit(&pool->used, used, RELAXED);
     /* An empty pool alone in its queue stays: see pool_retire. */
     if (RC_UNLIKELY(used == 0) && (pool->next || pool->prev)) pool_retire(h, pool, false, false);
@@ -468,7 +482,7 @@ static inline bool free_fast(void *p) {
 }
 
 static inline void core_free(void *p) {
-    if (!free_fast(p)) core_free_slow(p);
+    if (!free_fast(_rc_heap_tls, p)) core_free_slow(p);
 }
 
 void _rc_core_free(void *p) { core_free(p); }
@@ -478,10 +492,10 @@ void _rc_core_free(void *p) { core_free(p); }
 
 size_t _rc_core_usable(const void *p) {
     if (!p) return 0;
-    if (_rc_chunk_bit(_rc_arena_map, (uintptr_t)p)) {
+    if (_rc_is_arena((uintptr_t)p)) {
         rc_pool *pool = _rc_pool_of(p);
         if (!pool || !_rc_pool_is_block(pool, p)) return 0;
-        return pool->block_size;
+        return _rc_pool_block_size(pool);
     }
     if (_rc_chunk_bit(_rc_large_map, (uintptr_t)p)) return _rc_large_usable(p);
     return 0;
@@ -489,7 +503,7 @@ size_t _rc_core_usable(const void *p) {
 
 bool _rc_core_owns(const void *p) {
     if (!p) return false;
-    if (_rc_chunk_bit(_rc_arena_map, (uintptr_t)p)) {
+    if (_rc_is_arena((uintptr_t)p)) {
         rc_pool *pool = _rc_pool_of(p);
         return pool && _rc_pool_is_block(pool, p);
     }
@@ -499,10 +513,10 @@ bool _rc_core_owns(const void *p) {
 void *_rc_core_realloc(void *p, size_t size) {
     if (!p) return core_malloc(size);
     size_t usable;
-    if (_rc_chunk_bit(_rc_arena_map, (uintptr_t)p)) {
+    if (_rc_is_arena((uintptr_t)p)) {
         rc_pool *pool = _rc_pool_of(p);
         if (!pool || !_rc_pool_is_block(pool, p)) goto foreign;
-        usable = pool->block_size;
+        usable = _rc_pool_block_size(pool);
         if (size <= usable && size * 2 > usable) return p;
     } else if (_rc_chunk_bit(_rc_large_map, (uintptr_t)p) && _rc_large_owns(p)) {
         if (size > RC_MEDIUM_MAX) return _rc_large_realloc(p, size);
@@ -633,15 +647,13 @@ static RC_NOINLINE void *malloc_slow(size_t size) {
     switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
     case RC_MODE_DEBUG: return _rc_debug_malloc(size, RC_ALIGNMENT, false);
     case RC_MODE_SYSTEM: return _rc_system_malloc(size, RC_ALIGNMENT, false);
-    default: return core_malloc(size);
+    default: return core_malloc_slow(size);
     }
 }
 
 void *rc_malloc(size_t size) {
-    if (RC_LIKELY(MODE() == RC_MODE_FAST && size <= RC_SMALL_MAX)) {
-        void *b = malloc_fast(size);
-        if (RC_LIKELY(b != NULL)) return b;
-    }
+    void *b = malloc_fast(heap_public, size);
+    if (RC_LIKELY(b != NULL)) return b;
     return malloc_slow(size);
 }
 
@@ -650,12 +662,12 @@ static RC_NOINLINE void free_slow(void *p) {
     switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
     case RC_MODE_DEBUG: _rc_debug_free(p); break;
     case RC_MODE_SYSTEM: _rc_system_free(p); break;
-    default: core_free(p); break;
+    default: core_free_slow(p); break;
     }
 }
 
 void rc_free(void *p) {
-    if (RC_LIKELY(MODE() == RC_MODE_FAST) && RC_LIKELY(free_fast(p))) return;
+    if (RC_LIKELY(free_fast(heap_public, p))) return;
     free_slow(p);
 }
 

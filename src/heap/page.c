@@ -27,6 +27,9 @@ static bool block_touches(const rc_pool *pool, uint32_t idx, uint32_t mask);
 
 uint32_t _rc_class_size[RC_SIZE_CLASSES];
 uint8_t _rc_class_pools[RC_SIZE_CLASSES];
+uint16_t _rc_class_blocks[RC_SIZE_CLASSES];
+uint64_t _rc_class_magic[RC_SIZE_CLASSES];
+uint32_t _rc_class_limit[RC_SIZE_CLASSES];
 
 void _rc_classes_init(void) {
     for (unsigned c = 0; c < RC_SMALL_CLASSES; c++) {
@@ -54,12 +57,20 @@ void _rc_classes_init(void) {
             }
             _rc_class_pools[c] = (uint8_t)best;
         }
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
+        uint64_t d = _rc_class_size[c];
+        uint64_t blocks = ((uint64_t)_rc_class_pools[c] << RC_POOL_SHIFT) / d;
+        uint64_t magic = UINT64_MAX / d + 1;
+        _rc_class_blocks[c] = (uint16_t)blocks;
+        _rc_class_magic[c] = magic;
+        _rc_class_limit[c] = (uint32_t)((blocks - 1) * (d * magic));
+    }
 }
 
 bool _rc_pool_extend(rc_pool *pool) {
-    uint32_t left = pool->reserved - pool->capacity;
+    uint32_t left = _rc_pool_reserved(pool) - pool->capacity;
     if (left == 0) return false;
-    uint32_t bs = pool->block_size;
+    uint32_t bs = _rc_pool_block_size(pool);
     uint32_t n = (uint32_t)(4096 / bs);
     if (n == 0) n = 1;
     if (n > left) n = left;
@@ -68,7 +79,7 @@ bool _rc_pool_extend(rc_pool *pool) {
     for (uint32_t i = 1; i < n; i++, p += bs) ((rc_block *)p)->next = (rc_block *)(p + bs);
     ((rc_block *)p)->next = pool->free;
     pool->free = (rc_block *)first;
-    pool->capacity += n;
+    pool->capacity = (uint16_t)(pool->capacity + n);
     return true;
 }
 
@@ -86,11 +97,8 @@ size_t _rc_pool_collect(rc_pool *pool) {
     }
     last->next = pool->free;
     pool->free = list;
-    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
-    atomic_store_explicit(&pool->used, used - (uint32_t)n, memory_order_relaxed);
-    rc_heap *h = _rc_pool_heap(pool);
-    size_t live = atomic_load_explicit(&h->live_bytes, memory_order_relaxed);
-    atomic_store_explicit(&h->live_bytes, live - n * pool->block_size, memory_order_relaxed);
+    uint16_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+    atomic_store_explicit(&pool->used, (uint16_t)(used - n), memory_order_relaxed);
     return n;
 }
 
@@ -98,14 +106,14 @@ bool _rc_pool_is_block(const rc_pool *pool, const void *p) {
     uintptr_t start = (uintptr_t)_rc_pool_start(pool);
     uintptr_t off = (uintptr_t)p - start;
     if ((uintptr_t)p < start) return false;
-    if (off % pool->block_size != 0) return false;
-    return off / pool->block_size < pool->capacity;
+    if (!_rc_pool_offset_ok(pool, off)) return false;
+    return off / _rc_pool_block_size(pool) < pool->capacity;
 }
 
 bool _rc_pool_is_valid(const rc_pool *pool) {
     uint32_t nfree = 0;
     for (const rc_block *b = pool->free; b; b = b->next) {
-        uint32_t idx = (uint32_t)(((const uint8_t *)b - _rc_pool_start(pool)) / pool->block_size);
+        uint32_t idx = (uint32_t)(((const uint8_t *)b - _rc_pool_start(pool)) / _rc_pool_block_size(pool));
         if (!_rc_pool_is_block(pool, b) || block_touches(pool, idx, pool->parked)) {
             _rc_set_error("heap validation: pool %p free list holds %p, not a block of it", (const void *)pool,
                           (const void *)b);
@@ -117,9 +125,9 @@ bool _rc_pool_is_valid(const rc_pool *pool) {
         }
     }
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
-    if (used + nfree > pool->capacity || pool->capacity > pool->reserved) {
+    if (used + nfree > pool->capacity || pool->capacity > _rc_pool_reserved(pool)) {
         _rc_set_error("heap validation: pool %p counts disagree (used %u, free %u, capacity %u, reserved %u)",
-                      (const void *)pool, used, nfree, pool->capacity, pool->reserved);
+                      (const void *)pool, used, nfree, (unsigned)pool->capacity, (unsigned)_rc_pool_reserved(pool));
         return false;
     }
     return true;
@@ -149,18 +157,19 @@ static unsigned tracked_pages(const rc_pool *pool) {
 
 /* Does block idx touch a page in mask? */
 static bool block_touches(const rc_pool *pool, uint32_t idx, uint32_t mask) {
-    size_t lo = (size_t)idx * pool->block_size;
-    size_t first = lo / OS_PAGE, last = (lo + pool->block_size - 1) / OS_PAGE;
+    size_t bs = _rc_pool_block_size(pool);
+    size_t lo = (size_t)idx * bs;
+    size_t first = lo / OS_PAGE, last = (lo + bs - 1) / OS_PAGE;
     for (size_t pg = first; pg <= last && pg < MAX_PARKED_PAGES; pg++)
         if ((mask >> pg) & 1) return true;
     return false;
 }
 
 size_t _rc_pool_purge_pages(rc_pool *pool) {
-    if (_rc_os_page_size() != OS_PAGE || pool->reserved > MAX_BLOCKS) return 0;
+    if (_rc_os_page_size() != OS_PAGE || _rc_pool_reserved(pool) > MAX_BLOCKS) return 0;
     uint64_t free_bits[MAX_BLOCKS / 64] = {0};
     uint8_t *start = _rc_pool_start(pool);
-    uint32_t bs = pool->block_size;
+    uint32_t bs = _rc_pool_block_size(pool);
     for (rc_block *b = pool->free; b; b = b->next) {
         uint32_t idx = (uint32_t)(((uint8_t *)b - start) / bs);
         free_bits[idx >> 6] |= (uint64_t)1 << (idx & 63);
@@ -203,7 +212,7 @@ bool _rc_pool_unpark(rc_pool *pool) {
     unsigned pg = (unsigned)__builtin_ctz(pool->parked);
     pool->parked &= ~((uint32_t)1 << pg);
     uint8_t *start = _rc_pool_start(pool);
-    uint32_t bs = pool->block_size;
+    uint32_t bs = _rc_pool_block_size(pool);
     size_t lo = (size_t)pg * OS_PAGE, hi = lo + OS_PAGE;
     for (size_t idx = lo / bs; idx <= (hi - 1) / bs; idx++) {
         if (block_touches(pool, (uint32_t)idx, pool->parked)) continue;

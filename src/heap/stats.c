@@ -4,9 +4,12 @@
  *
  * Figures come from one walk over the arenas under the arena lock (per
  * class: pools, blocks in use, free blocks) plus the large-block table and
- * the OS layer's mapped-byte counters. bytes_in_use is the heaps' running
- * count of live bytes, which the walk cross-checks in the tests: the two
- * agree whenever no remote free is in flight.
+ * the OS layer's mapped-byte counters. A block freed by another thread
+ * counts as in use until its owner collects it. The fast paths keep no
+ * byte counters (each would cost every malloc and free two instructions),
+ * so bytes_peak is the high-water mark of the memory committed to blocks:
+ * spans holding blocks plus large blocks, noted whenever the heap takes a
+ * span or a large block, and at each stats call.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -19,7 +22,7 @@ static void add_span(rc_pool *pool, void *arg) {
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
     c->pools++;
     c->blocks_in_use += used;
-    c->blocks_free += pool->reserved - used;
+    c->blocks_free += _rc_pool_reserved(pool) - used;
     s->pools_in_use += pool->npools;
 }
 
@@ -37,12 +40,14 @@ void rc_heap_get_stats(rc_heap_stats *out) {
     out->arenas = _rc_arena_count_locked(&out->pools_free, &dirty);
     pthread_mutex_unlock(&_rc_arena_lock);
     out->bytes_resident_free = dirty;
-    size_t live = 0, usable = 0;
-    out->threads = _rc_heap_count(&out->abandoned_heaps, &live);
-    _rc_large_stats(&out->large_blocks, &out->large_bytes, &usable, &out->large_cached);
-    out->bytes_in_use = live + usable;
+    out->threads = _rc_heap_count(&out->abandoned_heaps);
+    _rc_large_stats(&out->large_blocks, &out->large_bytes, NULL, &out->large_cached);
+    out->bytes_in_use = out->large_bytes;
     out->blocks_in_use = out->large_blocks;
-    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) out->blocks_in_use += out->classes[c].blocks_in_use;
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
+        out->blocks_in_use += out->classes[c].blocks_in_use;
+        out->bytes_in_use += out->classes[c].blocks_in_use * out->classes[c].block_size;
+    }
     _rc_heap_note_peak();
     out->bytes_peak = atomic_load_explicit(&_rc_bytes_peak, memory_order_relaxed);
     if (out->bytes_peak < out->bytes_in_use) out->bytes_peak = out->bytes_in_use;

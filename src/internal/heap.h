@@ -85,24 +85,38 @@ struct rc_heap;
  */
 typedef struct rc_pool {
     rc_block *free;             /* owner only: ready blocks */
-    _Atomic(uint32_t) used;     /* owner writes; stats read */
-    uint32_t block_size;        /* set at acquisition */
+    _Atomic(uint16_t) used;     /* owner writes; stats read */
+    uint16_t capacity;          /* owner only: blocks carved so far */
+    uint32_t limit;             /* block-start test, with magic: see below */
     _Atomic(uintptr_t) owner;   /* see above */
+    uint64_t magic;             /* ceil(2^64 / block size) */
     _Atomic(uintptr_t) xfree;   /* remote frees | RC_XFREE_NOTIFY */
-    uint32_t capacity;          /* blocks carved so far */
-    uint32_t reserved;          /* blocks that fit in the span */
-    uint8_t cls;                /* size class */
-    uint8_t npools;             /* span length (head only) */
-    uint8_t head_offset;        /* INTERIOR: pools back to the head */
-    uint8_t state;              /* RC_POOL_*, under the arena lock */
     uint32_t parked;            /* owner only: OS pages of the span (the
                                    first 32) purged while the pool is in use;
                                    the free blocks touching them are off the
                                    free list until the page is taken back */
+    uint8_t cls;                /* size class: gives block size and count */
+    uint8_t npools;             /* span length (head only) */
+    uint8_t head_offset;        /* INTERIOR: pools back to the head */
+    uint8_t state;              /* RC_POOL_*, under the arena lock */
     struct rc_pool *next, *prev; /* owner only: queue or full list */
 } rc_pool;
 
 _Static_assert(sizeof(rc_pool) == 64, "a pool descriptor is one cache line");
+
+/*
+ * Is an offset into a span the start of one of its blocks? With
+ * magic = ceil(2^64 / size) and r = size * magic mod 2^64 (< size), a
+ * multiple k * size maps to off * magic == k * r, small and growing with k,
+ * while any other offset maps above magic - 1 (Lemire, Kaser and Kurz,
+ * "Faster remainder by direct computation", 2019). So one multiply and one
+ * compare against limit = (blocks - 1) * r accept exactly the block starts
+ * of the span: no division on the free path, and a pointer into the middle
+ * of a block, or into the span's tail, is never taken for a block.
+ */
+static inline bool _rc_pool_offset_ok(const rc_pool *pool, uintptr_t off) {
+    return (uint64_t)off * pool->magic <= pool->limit;
+}
 
 static inline struct rc_heap *_rc_pool_heap(const rc_pool *pool) {
     return (struct rc_heap *)(atomic_load_explicit(&((rc_pool *)pool)->owner, memory_order_relaxed) &
@@ -145,10 +159,20 @@ _Static_assert(__builtin_offsetof(rc_arena, pools) == 64, "pools start at offset
 
 _Static_assert(sizeof(rc_arena) <= RC_POOL_SIZE, "arena header must fit pool 0");
 
-/* Chunk maps: bit per 1 MiB of address space. Set under the arena lock,
- * read without it. */
-RC_INTERNAL extern _Atomic(uint64_t) _rc_arena_map[RC_CHUNKS / 64];
+/* Chunk maps, one entry per 1 MiB of address space. Set under the arena
+ * (or large) lock before the chunk's first block is handed out, cleared
+ * before it is unmapped, read without a lock. The arena map is a byte per
+ * chunk (128 MiB of address space in .bss, of which only the pages for the
+ * address ranges in use are ever touched) so the free fast path tests it
+ * with one load; the large map is a bit per chunk. */
+RC_INTERNAL extern _Atomic(uint8_t) _rc_arena_map[RC_CHUNKS];
 RC_INTERNAL extern _Atomic(uint64_t) _rc_large_map[RC_CHUNKS / 64];
+
+static inline bool _rc_is_arena(uintptr_t p) {
+    uintptr_t c = p >> RC_ARENA_SHIFT;
+    if (RC_UNLIKELY(c >= RC_CHUNKS)) return false;
+    return atomic_load_explicit(&_rc_arena_map[c], memory_order_relaxed) != 0;
+}
 
 static inline bool _rc_chunk_bit(_Atomic(uint64_t) *map, uintptr_t p) {
     uintptr_t c = p >> RC_ARENA_SHIFT;
@@ -157,6 +181,8 @@ static inline bool _rc_chunk_bit(_Atomic(uint64_t) *map, uintptr_t p) {
 }
 
 RC_INTERNAL extern pthread_mutex_t _rc_arena_lock;
+/* Bytes of spans holding blocks (taken and not returned). */
+RC_INTERNAL extern _Atomic(size_t) _rc_span_bytes;
 
 /* Take a span of n pools for size class cls, owned by heap. Locks. NULL when
  * the OS refuses memory (errno = ENOMEM). */
@@ -186,6 +212,12 @@ RC_INTERNAL void _rc_arena_fork_child(void);
 
 RC_INTERNAL extern uint32_t _rc_class_size[RC_SIZE_CLASSES];
 RC_INTERNAL extern uint8_t _rc_class_pools[RC_SIZE_CLASSES];
+RC_INTERNAL extern uint16_t _rc_class_blocks[RC_SIZE_CLASSES]; /* per span */
+RC_INTERNAL extern uint64_t _rc_class_magic[RC_SIZE_CLASSES];
+RC_INTERNAL extern uint32_t _rc_class_limit[RC_SIZE_CLASSES];
+
+static inline uint32_t _rc_pool_block_size(const rc_pool *pool) { return _rc_class_size[pool->cls]; }
+static inline uint32_t _rc_pool_reserved(const rc_pool *pool) { return _rc_class_blocks[pool->cls]; }
 
 /* Class of a request of size bytes, 0 < size <= RC_MEDIUM_MAX. */
 static inline unsigned _rc_class_of(size_t size) {
@@ -225,13 +257,11 @@ typedef struct rc_pool_queue {
  * lock).
  *   direct[i] == queues[class of (i*16)].first, or &_rc_pool_empty
  *   a pool alone in its queue (next == prev == NULL) is kept when empty
- *   live_bytes == sum over its pools of used * block_size
  */
 typedef struct rc_heap {
     rc_pool *direct[RC_SMALL_CLASSES + 1]; /* index (size + 15) >> 4 */
     rc_pool_queue queues[RC_SIZE_CLASSES];
     rc_pool_queue full;
-    _Atomic(size_t) live_bytes;            /* owner writes; stats read */
     _Atomic(rc_block *) delayed;           /* remote frees to full pools */
     _Atomic(bool) trim_requested;          /* set by rc_heap_trim elsewhere */
     bool abandoned;                        /* under the arena lock */
@@ -258,7 +288,8 @@ RC_INTERNAL bool _rc_core_owns(const void *p);
 RC_INTERNAL void *_rc_core_realloc(void *p, size_t size);
 RC_INTERNAL void _rc_heap_init(void);
 RC_INTERNAL size_t _rc_heap_trim_all(void);
-RC_INTERNAL size_t _rc_heap_count(size_t *abandoned, size_t *live_bytes);
+RC_INTERNAL size_t _rc_heap_count(size_t *abandoned);
+/* Raise _rc_bytes_peak to the bytes now in used spans and large blocks. */
 RC_INTERNAL void _rc_heap_note_peak(void);
 RC_INTERNAL extern _Atomic(size_t) _rc_bytes_peak;
 

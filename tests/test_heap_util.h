@@ -1,0 +1,174 @@
+/*
+ * test_heap_util.h — helpers shared by the single-threaded heap and option
+ * tests (test_heap_*.c, test_options.c): capturing library messages,
+ * reading the resident set size, saving and restoring RECLAIM_* variables.
+ *
+ * Everything is static inline, and state lives in function-local statics,
+ * so a test file that uses only part of it compiles without warnings.
+ */
+#ifndef RC_TEST_HEAP_UTIL_H
+#define RC_TEST_HEAP_UTIL_H
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "reclaim.h"
+#include "internal/heap.h"
+
+#define MiB ((size_t)1 << 20)
+#define KiB ((size_t)1 << 10)
+
+/* ---- message capture (the handler must not allocate from reclaim) ---- */
+
+#define CAPTURE_MAX 32
+#define CAPTURE_LEN 768
+
+typedef struct captured {
+    int count; /* messages received, also those beyond CAPTURE_MAX */
+    char text[CAPTURE_MAX][CAPTURE_LEN];
+} captured;
+
+static inline captured *capture_state(void) {
+    static captured c;
+    return &c;
+}
+
+static inline void capture_handler(const char *message, void *arg) {
+    captured *c = arg;
+    if (c->count < CAPTURE_MAX) {
+        strncpy(c->text[c->count], message, CAPTURE_LEN - 1);
+        c->text[c->count][CAPTURE_LEN - 1] = '\0';
+    }
+    c->count++;
+}
+
+/* Start capturing library messages; returns the (cleared) record. */
+static inline captured *capture_begin(void) {
+    captured *c = capture_state();
+    memset(c, 0, sizeof *c);
+    rc_set_message_handler(capture_handler, c);
+    return c;
+}
+
+/* Stop capturing: messages go to stderr again. */
+static inline void capture_end(void) { rc_set_message_handler(NULL, NULL); }
+
+/* Messages among the captured ones that contain every given substring
+ * (a NULL-terminated list). */
+static inline int capture_count_matching(const captured *c, const char *const *needles) {
+    int n = 0;
+    int lim = c->count < CAPTURE_MAX ? c->count : CAPTURE_MAX;
+    for (int i = 0; i < lim; i++) {
+        bool all = true;
+        for (const char *const *s = needles; *s; s++)
+            if (!strstr(c->text[i], *s)) all = false;
+        if (all) n++;
+    }
+    return n;
+}
+
+/* ---- resident memory ---- */
+
+/* Resident set size of this process in bytes (from /proc/self/statm). */
+static inline size_t rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    unsigned long size = 0, resident = 0;
+    int n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    assert_int_equal(n, 2);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- the RECLAIM_* environment ---- */
+
+#define RC_TEST_NVARS 6
+static inline const char *const *rc_test_var_names(void) {
+    static const char *const names[RC_TEST_NVARS] = {
+        "RECLAIM_MALLOC",      "RECLAIM_MALLOCSTATS", "RECLAIM_PURGE_DELAY",
+        "RECLAIM_HEAP_RETAIN", "RECLAIM_LARGE_CACHE", "RECLAIM_DEBUG_QUARANTINE",
+    };
+    return names;
+}
+
+typedef struct saved_env {
+    char *value[RC_TEST_NVARS]; /* strdup'd (glibc malloc) or NULL when unset */
+} saved_env;
+
+/* Save every RECLAIM_* variable and unset them all. */
+static inline void env_save_and_clear(saved_env *s) {
+    const char *const *names = rc_test_var_names();
+    for (int i = 0; i < RC_TEST_NVARS; i++) {
+        const char *v = getenv(names[i]);
+        s->value[i] = v ? strdup(v) : NULL;
+        unsetenv(names[i]);
+    }
+}
+
+/* Put the saved variables back and re-read the options, with messages
+ * captured so that a bad value in the caller's environment is not printed
+ * a second time. */
+static inline void env_restore(saved_env *s) {
+    const char *const *names = rc_test_var_names();
+    for (int i = 0; i < RC_TEST_NVARS; i++) {
+        if (s->value[i]) setenv(names[i], s->value[i], 1);
+        else unsetenv(names[i]);
+        free(s->value[i]);
+        s->value[i] = NULL;
+    }
+    capture_begin();
+    _rc_options_reload();
+    capture_end();
+}
+
+/* Save the environment, then run with the given RECLAIM_* settings (a
+ * NULL-terminated list of name, value pairs) and re-read the options. */
+static inline void env_set_options(saved_env *s, ...) {
+    env_save_and_clear(s);
+    va_list ap;
+    va_start(ap, s);
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        if (!name) break;
+        const char *value = va_arg(ap, const char *);
+        setenv(name, value, 1);
+    }
+    va_end(ap);
+    _rc_options_reload();
+}
+
+/* ---- fill patterns ---- */
+
+static inline void fill_pattern(void *p, size_t n, unsigned seed) {
+    uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed * 131u + i * 7u + (i >> 8));
+}
+
+/* Index of the first byte that does not hold the pattern, or n. */
+static inline size_t check_pattern(const void *p, size_t n, unsigned seed) {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != (uint8_t)(seed * 131u + i * 7u + (i >> 8))) return i;
+    return n;
+}
+
+#define assert_pattern(p, n, seed) assert_int_equal(check_pattern((p), (n), (seed)), (n))
+
+/* The heap validates; on failure the message names the problem. */
+#define assert_heap_valid()                                                        \
+    do {                                                                           \
+        if (!_rc_heap_validate()) fail_msg("heap invalid: %s", rc_last_error());  \
+    } while (0)
+
+static inline bool is_aligned(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+
+#endif

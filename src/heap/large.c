@@ -14,7 +14,13 @@
  * Freed mappings are kept in a small cache (RECLAIM_LARGE_CACHE entries,
  * within the RECLAIM_HEAP_RETAIN budget) for RECLAIM_PURGE_DELAY, so a
  * program that frees and reallocates big buffers in a loop does not pay a
- * system call and page faults each time. rc_heap_trim empties the cache.
+ * system call and page faults each time. A request takes the smallest
+ * cached mapping that holds it, whatever its size: its pages are resident
+ * already, so using it costs no memory, and a block that later grows into
+ * the rest needs no system call at all. A block that must grow beyond its
+ * mapping moves into a cached mapping when one is big enough (a copy of
+ * resident pages is cheaper than faulting fresh ones in), and is remapped
+ * with mremap otherwise. rc_heap_trim empties the cache.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -93,7 +99,7 @@ void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
     size_t best = CACHE_MAX;
     for (size_t i = 0; i < L.ncached; i++) {
         size_t s = L.cache[i].size;
-        if (s >= need && s / 2 <= need && (best == CACHE_MAX || s < L.cache[best].size)) best = i;
+        if (s >= need && (best == CACHE_MAX || s < L.cache[best].size)) best = i;
     }
     if (best != CACHE_MAX) {
         base = L.cache[best].base;
@@ -119,6 +125,22 @@ void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
     return base;
 }
 
+/* Cache a mapping no block uses any more, or unmap it. */
+static void release_mapping(void *p, size_t map) {
+    pthread_mutex_lock(&large_lock);
+    cache_expire_locked(false);
+    size_t limit = (size_t)_rc_option(RC_OPT_LARGE_CACHE);
+    if (limit > CACHE_MAX) limit = CACHE_MAX;
+    if (L.ncached < limit && L.cached_bytes + map <= (size_t)_rc_option(RC_OPT_HEAP_RETAIN) &&
+        _rc_option(RC_OPT_PURGE_DELAY) > 0) {
+        L.cache[L.ncached++] = (cached_map){p, map, _rc_now_ns()};
+        L.cached_bytes += map;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&large_lock);
+    if (p) _rc_os_unmap(p, map);
+}
+
 void _rc_large_free(void *p) {
     pthread_mutex_lock(&large_lock);
     rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
@@ -133,17 +155,37 @@ void _rc_large_free(void *p) {
     chunk_mark(p, false);
     L.blocks--;
     L.bytes -= map;
-    cache_expire_locked(false);
-    size_t limit = (size_t)_rc_option(RC_OPT_LARGE_CACHE);
-    if (limit > CACHE_MAX) limit = CACHE_MAX;
-    if (L.ncached < limit && L.cached_bytes + map <= (size_t)_rc_option(RC_OPT_HEAP_RETAIN) &&
-        _rc_option(RC_OPT_PURGE_DELAY) > 0) {
-        L.cache[L.ncached++] = (cached_map){p, map, _rc_now_ns()};
-        L.cached_bytes += map;
-        p = NULL;
-    }
     pthread_mutex_unlock(&large_lock);
-    if (p) _rc_os_unmap(p, map);
+    release_mapping(p, map);
+}
+
+/* Move block p (mapping of map bytes) into a cached mapping of at least
+ * need bytes; NULL when none is cached. */
+static void *grow_into_cache(void *p, size_t map, size_t need) {
+    pthread_mutex_lock(&large_lock);
+    size_t best = CACHE_MAX;
+    for (size_t i = 0; i < L.ncached; i++) {
+        size_t s = L.cache[i].size;
+        if (s >= need && (best == CACHE_MAX || s < L.cache[best].size)) best = i;
+    }
+    if (best == CACHE_MAX) {
+        pthread_mutex_unlock(&large_lock);
+        return NULL;
+    }
+    cached_map c = L.cache[best];
+    L.cache[best] = L.cache[--L.ncached];
+    L.cached_bytes -= c.size;
+    rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
+    _rc_ptrmap_del(&L.live, e);
+    chunk_mark(p, false);
+    _rc_ptrmap_put(&L.live, (uintptr_t)c.base, c.size, 0); /* a slot was just freed */
+    chunk_mark(c.base, true);
+    L.bytes = L.bytes - map + c.size;
+    pthread_mutex_unlock(&large_lock);
+    memcpy(c.base, p, map);
+    release_mapping(p, map);
+    _rc_heap_note_peak();
+    return c.base;
 }
 
 size_t _rc_large_usable(const void *p) {
@@ -168,13 +210,26 @@ void *_rc_large_realloc(void *p, size_t size) {
         errno = EINVAL;
         return NULL;
     }
-    if (need <= map && need * 2 > map) return p;
+    /* Shrinking keeps the mapping unless more than half of it and over
+     * 8 MiB would sit unused: the pages are resident and the block may
+     * grow again. */
+    if (need <= map && (need * 2 > map || map - need < ((size_t)8 << 20))) return p;
     if (!room || size > ((size_t)1 << 46)) {
         errno = ENOMEM;
         return NULL;
     }
-    void *q = _rc_os_remap(p, map, need, RC_ARENA_SIZE);
+    if (need > map) {
+        void *moved = grow_into_cache(p, map, need);
+        if (moved) return moved;
+    }
+    /* Growing: leave a quarter of headroom (address space only, until the
+     * program touches it), so a buffer grown step by step is remapped a
+     * few times rather than at every step. */
+    size_t want = need;
+    if (need > map && need <= ((size_t)1 << 44)) want = round_page(need + need / 4);
+    void *q = _rc_os_remap(p, map, want, RC_ARENA_SIZE);
     if (!q) return NULL;
+    need = want;
     pthread_mutex_lock(&large_lock);
     e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
     _rc_ptrmap_del(&L.live, e);

@@ -8,9 +8,10 @@
  * Alignment. Arenas and large blocks are aligned to 1 MiB so that a block's
  * arena is found by masking its address and a chunk bitmap can say which
  * 1 MiB chunks are ours. The kernel gives page alignment only, so a mapping
- * is first tried at a hint (the address just past our previous aligned
- * mapping, which the kernel usually grants: one system call); otherwise
- * size + alignment is mapped and the ends trimmed (three system calls).
+ * is first tried at a hint: just below our previous aligned mapping, since
+ * Linux hands out mappings from the top down and that range is usually
+ * free (one system call). Otherwise size + alignment is mapped and the ends
+ * trimmed (three system calls).
  *
  * Accounting. _rc_os_mapped is every byte mapped now; _rc_os_mapped_peak its
  * high-water mark. Both are what rc_heap_stats reports.
@@ -30,7 +31,7 @@
 _Atomic(size_t) _rc_os_mapped;
 _Atomic(size_t) _rc_os_mapped_peak;
 
-static _Atomic(uintptr_t) os_hint;
+static _Atomic(uintptr_t) os_hint; /* start of our lowest recent aligned mapping */
 static _Atomic(size_t) os_requests;
 static _Atomic(size_t) os_fail_at; /* request number that fails; 0: none */
 
@@ -81,11 +82,12 @@ static void *os_mmap(void *hint, size_t size) {
 
 /* An aligned range of address space, mapped read-write; no accounting. */
 static void *os_reserve_aligned(size_t size, size_t align) {
-    uintptr_t hint = atomic_load_explicit(&os_hint, memory_order_relaxed);
-    if (hint != 0 && (hint & (align - 1)) == 0) {
+    uintptr_t below = atomic_load_explicit(&os_hint, memory_order_relaxed);
+    if (below > size + align) {
+        uintptr_t hint = (below - size) & ~(uintptr_t)(align - 1);
         void *p = os_mmap((void *)hint, size);
         if (p == (void *)hint) {
-            atomic_store_explicit(&os_hint, hint + size, memory_order_relaxed);
+            atomic_store_explicit(&os_hint, hint, memory_order_relaxed);
             return p;
         }
         if (p) munmap(p, size);
@@ -101,8 +103,7 @@ static void *os_reserve_aligned(size_t size, size_t align) {
     size_t back = over - front - size;
     if (front) munmap(raw, front);
     if (back) munmap((void *)(start + size), back);
-    uintptr_t next = (start + size + align - 1) & ~(uintptr_t)(align - 1);
-    atomic_store_explicit(&os_hint, next, memory_order_relaxed);
+    atomic_store_explicit(&os_hint, start, memory_order_relaxed);
     return (void *)start;
 }
 

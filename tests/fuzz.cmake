@@ -51,9 +51,12 @@ if(RECLAIM_FUZZ)
     add_dependencies(fuzz_heap_libfuzzer fuzz_heap_replay) # the seed corpus
 
     file(MAKE_DIRECTORY ${RECLAIM_FUZZ_CORPUS})
-    # New inputs go to the first directory; the seeds stay as written.
+    # New inputs go to the first directory; the seeds stay as written. A
+    # crash input lands in the fuzz directory: replay it with
+    # `fuzz_heap_replay <file>` (any compiler) to debug it.
     add_test(NAME fuzz_heap_libfuzzer COMMAND fuzz_heap_libfuzzer
       -runs=200000 -max_total_time=30 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1
+      -artifact_prefix=${RECLAIM_FUZZ_DIR}/
       ${RECLAIM_FUZZ_CORPUS} ${RECLAIM_FUZZ_SEEDS})
     set_tests_properties(fuzz_heap_libfuzzer PROPERTIES TIMEOUT 180 LABELS fuzz)
   endif()

@@ -476,6 +476,7 @@ static void test_cross_thread_stress(void **state) {
     print_message("stress: %zu rounds x %zu blocks x %d threads: %zu remote frees (%zu via realloc), %zu local, "
                   "%zu trims meanwhile\n",
                   stress_rounds, stress_per_round, NWORKERS, received, reallocs, kept, trims);
+    assert_int_equal(received, sent);
     assert_true(received > 4 * kept); /* most frees are remote */
 
     rc_heap_stats s1;

@@ -199,7 +199,7 @@ size_t _rc_large_usable(const void *p) {
 bool _rc_large_owns(const void *p) { return _rc_large_usable(p) != 0; }
 
 void *_rc_large_realloc(void *p, size_t size) {
-    size_t need = round_page(size);
+    size_t need = size > ((size_t)1 << 46) ? 0 : round_page(size);
     pthread_mutex_lock(&large_lock);
     rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
     size_t map = e ? e->a : 0;
@@ -210,14 +210,15 @@ void *_rc_large_realloc(void *p, size_t size) {
         errno = EINVAL;
         return NULL;
     }
+    if (need == 0 || !room) {
+        _rc_set_error("rc_realloc: %zu bytes cannot be had", size);
+        errno = ENOMEM;
+        return NULL;
+    }
     /* Shrinking keeps the mapping unless more than half of it and over
      * 8 MiB would sit unused: the pages are resident and the block may
      * grow again. */
     if (need <= map && (need * 2 > map || map - need < ((size_t)8 << 20))) return p;
-    if (!room || size > ((size_t)1 << 46)) {
-        errno = ENOMEM;
-        return NULL;
-    }
     if (need > map) {
         void *moved = grow_into_cache(p, map, need);
         if (moved) return moved;

@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,11 +142,12 @@ static void take(run *r, int path, size_t size, size_t align, bool zero, const c
 
 /* Allocate size bytes with pattern, then rc_realloc it to new_size. On
  * failure the old block must be intact; either way the block is recorded. */
-static void grow(run *r, int path, size_t size, size_t new_size, const char *what) {
+static void grow(run *r, int first_path, int path, size_t size, size_t new_size, const char *what) {
+    errno = 0;
     void *p = rc_malloc(size);
     if (!p) {
         /* the first allocation itself may take the injected failure */
-        outcome(r, path, p, errno, what);
+        outcome(r, first_path, p, errno, what);
         return;
     }
     uint64_t tag = ++r->next_tag;
@@ -209,10 +211,10 @@ static void run_sequence(run *r) {
     take(r, PATH_CALLOC, 1000 * 1000, 0, true, "rc_calloc (1000 x 1000)");
     validate_or_fail("large calloc");
     /* Realloc paths. */
-    grow(r, PATH_REALLOC_GROW, 400 * 1024, (size_t)4 << 20, "rc_realloc (400 KiB to 4 MiB)");
-    grow(r, PATH_REALLOC_GROW, (size_t)1 << 20, (size_t)9 << 20, "rc_realloc (1 MiB to 9 MiB)");
-    grow(r, PATH_REALLOC_S2L, 200, 600 * 1024, "rc_realloc (200 B to 600 KiB)");
-    grow(r, PATH_REALLOC_M2L, 100 * 1024, (size_t)2 << 20, "rc_realloc (100 KiB to 2 MiB)");
+    grow(r, PATH_LARGE, PATH_REALLOC_GROW, 400 * 1024, (size_t)4 << 20, "rc_realloc (400 KiB to 4 MiB)");
+    grow(r, PATH_LARGE, PATH_REALLOC_GROW, (size_t)1 << 20, (size_t)9 << 20, "rc_realloc (1 MiB to 9 MiB)");
+    grow(r, PATH_SMALL, PATH_REALLOC_S2L, 200, 600 * 1024, "rc_realloc (200 B to 600 KiB)");
+    grow(r, PATH_MEDIUM, PATH_REALLOC_M2L, 100 * 1024, (size_t)2 << 20, "rc_realloc (100 KiB to 2 MiB)");
     validate_or_fail("realloc");
 }
 
@@ -412,11 +414,141 @@ static void test_failure_then_retry(void **state) {
     }
 }
 
+/* The large-block table grows (an OS request of its own) while large
+ * blocks are live: walk every request of every allocation. A failure
+ * leaves the table intact: every live block is still known. */
+static void test_large_table_growth(void **state) {
+    (void)state;
+    warm_up();
+    rc_heap_stats base;
+    rc_heap_get_stats(&base);
+    enum { N = 600 };
+    static void *blocks[N];
+    size_t failed = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t size = RC_MEDIUM_MAX + 1 + (i % 7) * 4096; /* mapped, never touched but its first bytes */
+        for (size_t n = 1;; n++) {
+            size_t start = _rc_os_fail_nth(n);
+            errno = 0;
+            void *p = rc_malloc(size);
+            int err = errno;
+            bool hit = _rc_os_requests() - start >= n;
+            _rc_os_fail_nth(0);
+            if (p) {
+                if (hit) fail_msg("block %zu: the injected failure was hit but rc_malloc succeeded", i);
+                memcpy(p, &i, sizeof i);
+                blocks[i] = p;
+                break;
+            }
+            if (!hit || err != ENOMEM) fail_msg("block %zu: NULL with errno %d (failure injected: %d)", i, err, hit);
+            failed++;
+            if (n > 4) fail_msg("block %zu: more than 4 OS requests for one large block", i);
+        }
+        if (i % 50 == 0 || i == N - 1)
+            for (size_t k = 0; k <= i; k++) {
+                size_t v;
+                memcpy(&v, blocks[k], sizeof v);
+                if (!rc_owns(blocks[k]) || rc_usable_size(blocks[k]) < RC_MEDIUM_MAX + 1 || v != k)
+                    fail_msg("after %zu large blocks, block %zu is no longer known", i + 1, k);
+            }
+    }
+    print_message("%zu large blocks, %zu injected failures\n", (size_t)N, failed);
+    assert_true(failed > N); /* one per mapping, plus the table's growth */
+    rc_heap_stats s;
+    rc_heap_get_stats(&s);
+    assert_int_equal(s.large_blocks, base.large_blocks + N);
+    for (size_t i = 0; i < N; i++) rc_free(blocks[i]);
+    rc_heap_trim();
+    validate_or_fail("the large-table walk");
+    expect_baseline(&base, "after the large-table walk");
+}
+
+/* A new thread's heap is carved from metadata mapped in chunks: when a
+ * chunk is used up, the next thread's first allocation asks the OS. Make
+ * each new thread's first OS request fail: its allocation returns NULL
+ * with ENOMEM and the retry works, whether the request was for its heap or
+ * for its first pool. Threads stay alive so that every one needs a heap. */
+enum { MAX_THREADS = 400 };
+static pthread_mutex_t th_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t th_cond = PTHREAD_COND_INITIALIZER;
+static int th_step;      /* threads that finished their first allocation */
+static bool th_release;  /* all may exit */
+static bool th_saw_heap_failure;
+static int th_bad;       /* first failing check, 0: none */
+static void *th_blocks[MAX_THREADS];
+
+static void *new_thread(void *arg) {
+    size_t id = (size_t)(uintptr_t)arg;
+    int bad = 0;
+    size_t start = _rc_os_fail_nth(1);
+    errno = 0;
+    void *p = rc_malloc(16);
+    int err = errno;
+    bool hit = _rc_os_requests() - start >= 1;
+    _rc_os_fail_nth(0);
+    bool heap_failed = !p && _rc_heap_tls->is_empty; /* no heap: its metadata request failed */
+    if (p) {
+        if (hit) bad = 1;
+    } else {
+        if (!hit) bad = 2;
+        else if (err != ENOMEM) bad = 3;
+        else if (!_rc_heap_validate()) bad = 4;
+        p = rc_malloc(16); /* retry without injection */
+        if (!p) bad = 5;
+    }
+    th_blocks[id] = p;
+    pthread_mutex_lock(&th_lock);
+    if (heap_failed && p) th_saw_heap_failure = true;
+    if (!th_bad && bad) th_bad = bad;
+    th_step++;
+    pthread_cond_broadcast(&th_cond);
+    while (!th_release) pthread_cond_wait(&th_cond, &th_lock);
+    pthread_mutex_unlock(&th_lock);
+    return NULL;
+}
+
+static void test_new_thread_heap(void **state) {
+    (void)state;
+    warm_up();
+    rc_heap_stats base;
+    rc_heap_get_stats(&base);
+    /* how many heaps fit in a metadata chunk; enough threads to need a new one */
+    size_t per_chunk = (64 * 1024) / ((sizeof(rc_heap) + 63) & ~(size_t)63);
+    size_t want = per_chunk + 8 < MAX_THREADS ? per_chunk + 8 : MAX_THREADS;
+    static pthread_t th[MAX_THREADS];
+    size_t started = 0;
+    for (; started < want; started++) {
+        if (pthread_create(&th[started], NULL, new_thread, (void *)(uintptr_t)started) != 0) break;
+        pthread_mutex_lock(&th_lock);
+        while (th_step < (int)started + 1) pthread_cond_wait(&th_cond, &th_lock);
+        bool bad = th_bad != 0;
+        pthread_mutex_unlock(&th_lock);
+        if (bad) break;
+    }
+    rc_heap_stats s;
+    rc_heap_get_stats(&s);
+    pthread_mutex_lock(&th_lock);
+    th_release = true;
+    pthread_cond_broadcast(&th_cond);
+    pthread_mutex_unlock(&th_lock);
+    for (size_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+    if (th_bad) fail_msg("a new thread's first allocation misbehaved (check %d)", th_bad);
+    assert_int_equal(started, want);
+    assert_true(s.threads >= base.threads + started);
+    assert_true(th_saw_heap_failure); /* a new heap's metadata request failed, and the retry worked */
+    for (size_t i = 0; i < started; i++) rc_free(th_blocks[i]);
+    rc_heap_trim();
+    validate_or_fail("the new-thread walk");
+    expect_baseline(&base, "after the new-thread walk");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failure_then_retry),
         cmocka_unit_test(test_failed_realloc_keeps_block),
         cmocka_unit_test(test_oom_walk),
+        cmocka_unit_test(test_large_table_growth),
+        cmocka_unit_test(test_new_thread_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

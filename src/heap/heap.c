@@ -437,20 +437,14 @@ static RC_NOINLINE void core_free_slow(void *p) {
     if (_rc_is_arena(a)) {
         rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
         rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
-        pool -= pool->head_offset;
-        rc_heap *h = _rc_heap_tls;
+        pool -= pool->head_offset; /* a later pool of a span: its head */
         uintptr_t start = (uintptr_t)_rc_pool_start(pool);
-        if (_rc_pool_heap(pool) == h && !h->is_empty && a >= start && _rc_pool_offset_ok(pool, a - start)) {
-            local_free(h, pool, p, false); /* our own pool, full or a span's later pool */
-            return;
-        }
-        pool = _rc_pool_of(p);
-        start = pool ? (uintptr_t)_rc_pool_start(pool) : 0;
-        if (!pool || a < start || !_rc_pool_offset_ok(pool, a - start)) {
+        if (pool->state != RC_POOL_USED || a < start || !_rc_pool_offset_ok(pool, a - start)) {
             report_foreign("rc_free", p);
             return;
         }
-        if (_rc_pool_heap(pool) == h) local_free(h, pool, p, false);
+        rc_heap *h = _rc_heap_tls;
+        if (_rc_pool_heap(pool) == h && !h->is_empty) local_free(h, pool, p, false);
         else remote_free(pool, p);
         return;
     }

@@ -431,7 +431,7 @@ static void *stress_worker(void *arg) {
 static void test_cross_thread_stress(void **state) {
     (void)state;
     reset_failures();
-    stress_rounds = scaled(200, 8);
+    stress_rounds = scaled(500, 8);
     stress_per_round = 500;
     watchdog("cross-thread stress: start");
     rc_heap_trim();
@@ -447,7 +447,8 @@ static void test_cross_thread_stress(void **state) {
         pthread_cond_init(&w->in.cv, NULL);
     }
     watchdog("cross-thread stress: running");
-    for (unsigned i = 0; i < NWORKERS; i++) assert_int_equal(pthread_create(&workers[i].th, NULL, stress_worker, &workers[i]), 0);
+    for (unsigned i = 0; i < NWORKERS; i++)
+        assert_int_equal(pthread_create(&workers[i].th, NULL, stress_worker, &workers[i]), 0);
     /* Meanwhile: trim (collects heaps of exited workers, asks live ones to
      * trim), read stats, validate the arenas. */
     size_t trims = 0;

@@ -112,7 +112,12 @@ void *_rc_debug_malloc(size_t size, size_t alignment, bool zero) {
     pthread_mutex_unlock(&dbg_lock);
     if (!room) return NULL;
     uint8_t *raw = _rc_core_aligned(alignment, total);
-    if (!raw) return NULL;
+    if (!raw) {
+        pthread_mutex_lock(&dbg_lock);
+        _rc_ptrmap_cancel(&dbg_live);
+        pthread_mutex_unlock(&dbg_lock);
+        return NULL;
+    }
     uint8_t *p = raw + gap;
     dbg_header *h = header_of(p);
     h->size = size;

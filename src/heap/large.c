@@ -113,10 +113,15 @@ void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
     } else {
         map = need;
         base = _rc_os_map_aligned(map, RC_ARENA_SIZE);
-        if (!base) return NULL;
+        if (!base) {
+            pthread_mutex_lock(&large_lock);
+            _rc_ptrmap_cancel(&L.live);
+            pthread_mutex_unlock(&large_lock);
+            return NULL;
+        }
     }
     pthread_mutex_lock(&large_lock);
-    _rc_ptrmap_put(&L.live, (uintptr_t)base, map, 0); /* room was reserved */
+    _rc_ptrmap_put(&L.live, (uintptr_t)base, map, 0);
     L.blocks++;
     L.bytes += map;
     chunk_mark(base, true);
@@ -168,7 +173,7 @@ static void *grow_into_cache(void *p, size_t map, size_t need) {
         size_t s = L.cache[i].size;
         if (s >= need && (best == CACHE_MAX || s < L.cache[best].size)) best = i;
     }
-    if (best == CACHE_MAX) {
+    if (best == CACHE_MAX || !_rc_ptrmap_reserve(&L.live)) {
         pthread_mutex_unlock(&large_lock);
         return NULL;
     }
@@ -178,7 +183,7 @@ static void *grow_into_cache(void *p, size_t map, size_t need) {
     rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
     _rc_ptrmap_del(&L.live, e);
     chunk_mark(p, false);
-    _rc_ptrmap_put(&L.live, (uintptr_t)c.base, c.size, 0); /* a slot was just freed */
+    _rc_ptrmap_put(&L.live, (uintptr_t)c.base, c.size, 0);
     chunk_mark(c.base, true);
     L.bytes = L.bytes - map + c.size;
     pthread_mutex_unlock(&large_lock);
@@ -203,14 +208,13 @@ void *_rc_large_realloc(void *p, size_t size) {
     pthread_mutex_lock(&large_lock);
     rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
     size_t map = e ? e->a : 0;
-    bool room = _rc_ptrmap_reserve(&L.live);
     pthread_mutex_unlock(&large_lock);
     if (!map) {
         _rc_set_error("rc_realloc: %p was not allocated by reclaim", p);
         errno = EINVAL;
         return NULL;
     }
-    if (need == 0 || !room) {
+    if (need == 0) {
         _rc_set_error("rc_realloc: %zu bytes cannot be had", size);
         errno = ENOMEM;
         return NULL;
@@ -228,14 +232,22 @@ void *_rc_large_realloc(void *p, size_t size) {
      * few times rather than at every step. */
     size_t want = need;
     if (need > map && need <= ((size_t)1 << 44)) want = round_page(need + need / 4);
-    void *q = _rc_os_remap(p, map, want, RC_ARENA_SIZE);
-    if (!q) return NULL;
-    need = want;
     pthread_mutex_lock(&large_lock);
+    bool room = _rc_ptrmap_reserve(&L.live);
+    pthread_mutex_unlock(&large_lock);
+    if (!room) return NULL;
+    void *q = _rc_os_remap(p, map, want, RC_ARENA_SIZE);
+    pthread_mutex_lock(&large_lock);
+    if (!q) {
+        _rc_ptrmap_cancel(&L.live);
+        pthread_mutex_unlock(&large_lock);
+        return NULL;
+    }
+    need = want;
     e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
     _rc_ptrmap_del(&L.live, e);
     chunk_mark(p, false);
-    _rc_ptrmap_put(&L.live, (uintptr_t)q, need, 0); /* room was reserved */
+    _rc_ptrmap_put(&L.live, (uintptr_t)q, need, 0);
     chunk_mark(q, true);
     L.bytes = L.bytes - map + need;
     pthread_mutex_unlock(&large_lock);

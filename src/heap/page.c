@@ -68,18 +68,19 @@ void _rc_classes_init(void) {
 }
 
 bool _rc_pool_extend(rc_pool *pool) {
-    uint32_t left = _rc_pool_reserved(pool) - pool->capacity;
+    uint32_t cap = atomic_load_explicit(&pool->capacity, memory_order_relaxed);
+    uint32_t left = _rc_pool_reserved(pool) - cap;
     if (left == 0) return false;
     uint32_t bs = _rc_pool_block_size(pool);
     uint32_t n = (uint32_t)(4096 / bs);
     if (n == 0) n = 1;
     if (n > left) n = left;
-    uint8_t *first = _rc_pool_start(pool) + (size_t)pool->capacity * bs;
+    uint8_t *first = _rc_pool_start(pool) + (size_t)cap * bs;
     uint8_t *p = first;
     for (uint32_t i = 1; i < n; i++, p += bs) ((rc_block *)p)->next = (rc_block *)(p + bs);
     ((rc_block *)p)->next = pool->free;
     pool->free = (rc_block *)first;
-    pool->capacity = (uint16_t)(pool->capacity + n);
+    atomic_store_explicit(&pool->capacity, (uint16_t)(cap + n), memory_order_relaxed);
     return true;
 }
 
@@ -107,11 +108,11 @@ bool _rc_pool_is_block(const rc_pool *pool, const void *p) {
     uintptr_t off = (uintptr_t)p - start;
     if ((uintptr_t)p < start) return false;
     if (!_rc_pool_offset_ok(pool, off)) return false;
-    return off / _rc_pool_block_size(pool) < pool->capacity;
+    return off / _rc_pool_block_size(pool) < atomic_load_explicit(&((rc_pool *)pool)->capacity, memory_order_relaxed);
 }
 
 bool _rc_pool_is_valid(const rc_pool *pool) {
-    uint32_t nfree = 0;
+    uint32_t nfree = 0, capacity = atomic_load_explicit(&((rc_pool *)pool)->capacity, memory_order_relaxed);
     for (const rc_block *b = pool->free; b; b = b->next) {
         uint32_t idx = (uint32_t)(((const uint8_t *)b - _rc_pool_start(pool)) / _rc_pool_block_size(pool));
         if (!_rc_pool_is_block(pool, b) || block_touches(pool, idx, pool->parked)) {
@@ -119,15 +120,15 @@ bool _rc_pool_is_valid(const rc_pool *pool) {
                           (const void *)b);
             return false;
         }
-        if (++nfree > pool->capacity) {
+        if (++nfree > capacity) {
             _rc_set_error("heap validation: pool %p free list is longer than its capacity", (const void *)pool);
             return false;
         }
     }
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
-    if (used + nfree > pool->capacity || pool->capacity > _rc_pool_reserved(pool)) {
+    if (used + nfree > capacity || capacity > _rc_pool_reserved(pool)) {
         _rc_set_error("heap validation: pool %p counts disagree (used %u, free %u, capacity %u, reserved %u)",
-                      (const void *)pool, used, nfree, (unsigned)pool->capacity, (unsigned)_rc_pool_reserved(pool));
+                      (const void *)pool, used, nfree, capacity, (unsigned)_rc_pool_reserved(pool));
         return false;
     }
     return true;
@@ -174,7 +175,7 @@ size_t _rc_pool_purge_pages(rc_pool *pool) {
         uint32_t idx = (uint32_t)(((uint8_t *)b - start) / bs);
         free_bits[idx >> 6] |= (uint64_t)1 << (idx & 63);
     }
-    size_t carved_end = (size_t)pool->capacity * bs;
+    size_t carved_end = (size_t)atomic_load_explicit(&pool->capacity, memory_order_relaxed) * bs;
     uint32_t purge = 0;
     unsigned pages = tracked_pages(pool);
     for (unsigned pg = 0; pg < pages; pg++) {

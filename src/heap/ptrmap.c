@@ -45,11 +45,20 @@ static bool rehash(rc_ptrmap *m, size_t cap) {
 }
 
 bool _rc_ptrmap_reserve(rc_ptrmap *m) {
-    if ((m->count + m->deleted + 1) * 4 < m->cap * 3) return true;
-    size_t cap = m->cap ? m->cap : 256;
-    while ((m->count + 1) * 2 >= cap) cap *= 2;
-    return rehash(m, cap);
+    size_t want = m->count + m->pending + 1;
+    if ((want + m->deleted) * 4 >= m->cap * 3) {
+        size_t cap = m->cap ? m->cap : 256;
+        while (want * 2 >= cap) cap *= 2;
+        if (!rehash(m, cap)) {
+            errno = ENOMEM;
+            return false;
+        }
+    }
+    m->pending++;
+    return true;
 }
+
+void _rc_ptrmap_cancel(rc_ptrmap *m) { m->pending--; }
 
 rc_ptrmap_entry *_rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key) {
     if (m->cap == 0 || key <= KEY_DELETED) return NULL;
@@ -60,23 +69,13 @@ rc_ptrmap_entry *_rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key) {
     }
 }
 
-bool _rc_ptrmap_put(rc_ptrmap *m, uintptr_t key, size_t a, size_t b) {
-    rc_ptrmap_entry *e = _rc_ptrmap_get(m, key);
-    if (e) {
-        e->a = a;
-        e->b = b;
-        return true;
-    }
-    if (!_rc_ptrmap_reserve(m)) {
-        errno = ENOMEM;
-        return false;
-    }
+void _rc_ptrmap_put(rc_ptrmap *m, uintptr_t key, size_t a, size_t b) {
     size_t j = slot_of(key, m->cap);
     while (m->slots[j].key > KEY_DELETED) j = (j + 1) & (m->cap - 1);
     if (m->slots[j].key == KEY_DELETED) m->deleted--;
     m->slots[j] = (rc_ptrmap_entry){key, a, b};
     m->count++;
-    return true;
+    m->pending--;
 }
 
 void _rc_ptrmap_del(rc_ptrmap *m, rc_ptrmap_entry *e) {

@@ -7,7 +7,10 @@
  * A table of live blocks (ptrmap.c) keeps the heap API's promises that the
  * C library cannot: rc_owns answers for any pointer value, rc_usable_size
  * is the size asked for, and a free of a pointer we never gave out is
- * reported instead of corrupting glibc's heap.
+ * reported instead of corrupting glibc's heap. An aligned block is carved
+ * from a larger __libc_malloc block (the table remembers the start), so
+ * only the malloc/calloc/realloc/free family is used: sanitizer runtimes
+ * replace __libc_memalign but not __libc_free.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,11 +21,10 @@
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
 extern void __libc_free(void *p);
 
 static pthread_mutex_t sys_lock = PTHREAD_MUTEX_INITIALIZER;
-static rc_ptrmap sys_live; /* block -> (size asked for, 0) */
+static rc_ptrmap sys_live; /* block -> (size asked for (at least 1), start of the glibc block or 0) */
 
 void *_rc_system_malloc(size_t size, size_t alignment, bool zero) {
     pthread_mutex_lock(&sys_lock);
@@ -33,55 +35,82 @@ void *_rc_system_malloc(size_t size, size_t alignment, bool zero) {
         return NULL;
     }
     size_t n = size ? size : 1;
-    void *p = alignment > RC_ALIGNMENT ? __libc_memalign(alignment, n) : zero ? __libc_calloc(1, n) : __libc_malloc(n);
-    if (!p) {
-        errno = ENOMEM;
-        return NULL;
+    void *raw, *p;
+    if (alignment > RC_ALIGNMENT) {
+        if (n > SIZE_MAX - alignment || !(raw = __libc_malloc(n + alignment))) goto fail;
+        p = (void *)(((uintptr_t)raw + alignment - 1) & ~(uintptr_t)(alignment - 1));
+        if (zero) memset(p, 0, n);
+    } else {
+        raw = p = zero ? __libc_calloc(1, n) : __libc_malloc(n);
+        if (!p) goto fail;
     }
-    if (zero && alignment > RC_ALIGNMENT) memset(p, 0, n);
     pthread_mutex_lock(&sys_lock);
-    _rc_ptrmap_put(&sys_live, (uintptr_t)p, n, 0);
+    _rc_ptrmap_put(&sys_live, (uintptr_t)p, n, raw == p ? 0 : (uintptr_t)raw);
     pthread_mutex_unlock(&sys_lock);
     return p;
+fail:
+    pthread_mutex_lock(&sys_lock);
+    _rc_ptrmap_cancel(&sys_live);
+    pthread_mutex_unlock(&sys_lock);
+    errno = ENOMEM;
+    return NULL;
 }
 
-static bool take(void *p, const char *fn) {
+/* Remove p from the table; the glibc block to free, or NULL (reported)
+ * when p is not ours. */
+static void *take(void *p, const char *fn) {
+    void *raw = NULL;
     pthread_mutex_lock(&sys_lock);
     rc_ptrmap_entry *e = _rc_ptrmap_get(&sys_live, (uintptr_t)p);
-    if (e) _rc_ptrmap_del(&sys_live, e);
+    if (e) {
+        raw = e->b ? (void *)e->b : p;
+        _rc_ptrmap_del(&sys_live, e);
+    }
     pthread_mutex_unlock(&sys_lock);
-    if (!e) {
+    if (!raw) {
         _rc_set_error("%s: %p was not allocated by reclaim (ignored)", fn, p);
         _rc_message("reclaim: %s: %p was not allocated by reclaim (ignored)", fn, p);
     }
-    return e != NULL;
+    return raw;
 }
 
 void _rc_system_free(void *p) {
-    if (take(p, "rc_free")) __libc_free(p);
+    void *raw = take(p, "rc_free");
+    if (raw) __libc_free(raw);
 }
 
 void *_rc_system_realloc(void *p, size_t size) {
     if (!p) return _rc_system_malloc(size, RC_ALIGNMENT, false);
     pthread_mutex_lock(&sys_lock);
     rc_ptrmap_entry *e = _rc_ptrmap_get(&sys_live, (uintptr_t)p);
-    bool room = _rc_ptrmap_reserve(&sys_live);
+    size_t old = e ? e->a : 0;
+    bool aligned = e && e->b;
+    bool room = old && !aligned && _rc_ptrmap_reserve(&sys_live);
     pthread_mutex_unlock(&sys_lock);
-    if (!e) {
+    if (!old) {
         _rc_set_error("rc_realloc: %p was not allocated by reclaim", p);
         errno = EINVAL;
         return NULL;
+    }
+    if (aligned) { /* an aligned block: move it to a plain one */
+        void *n = _rc_system_malloc(size, RC_ALIGNMENT, false);
+        if (!n) return NULL;
+        memcpy(n, p, old < size ? old : size);
+        _rc_system_free(p);
+        return n;
     }
     if (!room) {
         errno = ENOMEM;
         return NULL;
     }
     void *q = __libc_realloc(p, size ? size : 1);
+    pthread_mutex_lock(&sys_lock);
     if (!q) {
+        _rc_ptrmap_cancel(&sys_live);
+        pthread_mutex_unlock(&sys_lock);
         errno = ENOMEM;
         return NULL;
     }
-    pthread_mutex_lock(&sys_lock);
     e = _rc_ptrmap_get(&sys_live, (uintptr_t)p);
     if (e) _rc_ptrmap_del(&sys_live, e);
     _rc_ptrmap_put(&sys_live, (uintptr_t)q, size ? size : 1, 0);

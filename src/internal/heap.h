@@ -86,7 +86,8 @@ struct rc_heap;
 typedef struct rc_pool {
     rc_block *free;             /* owner only: ready blocks */
     _Atomic(uint16_t) used;     /* owner writes; stats read */
-    uint16_t capacity;          /* owner only: blocks carved so far */
+    _Atomic(uint16_t) capacity; /* blocks carved so far: owner writes,
+                                   rc_owns on any thread reads */
     uint32_t limit;             /* block-start test, with magic: see below */
     _Atomic(uintptr_t) owner;   /* see above */
     uint64_t magic;             /* ceil(2^64 / block size) */
@@ -303,17 +304,23 @@ typedef struct rc_ptrmap_entry {
     size_t a, b;
 } rc_ptrmap_entry;
 
+/* Invariant: (count + deleted + pending) * 4 < cap * 3 whenever cap > 0. */
 typedef struct rc_ptrmap {
     rc_ptrmap_entry *slots;
     size_t cap, count, deleted;
+    size_t pending; /* reserved puts not made yet */
 } rc_ptrmap;
 
-/* Insert or replace; false (errno = ENOMEM) when the table cannot grow. */
-RC_INTERNAL bool _rc_ptrmap_put(rc_ptrmap *m, uintptr_t key, size_t a, size_t b);
+/* Reserve room for one entry: the put that uses it cannot fail. False
+ * (errno = ENOMEM) when the table cannot grow. Each reserve is followed by
+ * exactly one _rc_ptrmap_put or _rc_ptrmap_cancel. */
+RC_INTERNAL bool _rc_ptrmap_reserve(rc_ptrmap *m);
+RC_INTERNAL void _rc_ptrmap_cancel(rc_ptrmap *m);
+/* Insert a key that is not in the table, using a reservation. */
+RC_INTERNAL void _rc_ptrmap_put(rc_ptrmap *m, uintptr_t key, size_t a, size_t b);
+/* The entry of key, or NULL. Valid until the next reserve. */
 RC_INTERNAL rc_ptrmap_entry *_rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key);
 RC_INTERNAL void _rc_ptrmap_del(rc_ptrmap *m, rc_ptrmap_entry *e);
-/* Make room for one more entry now (so a later put cannot fail). */
-RC_INTERNAL bool _rc_ptrmap_reserve(rc_ptrmap *m);
 
 /* ====================================================================
  * Large blocks (large.c)

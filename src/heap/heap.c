@@ -459,9 +459,11 @@ static RC_NOINLINE void core_free_slow(void *p) {
 static inline bool free_fast(rc_heap *h, void *p) {
     uintptr_t a = (uintptr_t)p;
     if (RC_UNLIKELY(!_rc_is_arena(a))) return false;
-    rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
-    /* (a later pool of a multi-pool span has owner 0: the slow path) */
-    rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
+    /* &arena->pools[(a >> 14) & 63], with the index scaled in one step
+     * (descriptors are 64 bytes at offset 64). A later pool of a
+     * multi-pool span has owner 0: the slow path finds its head. */
+    _Static_assert(sizeof(rc_pool) == 64 && RC_POOL_SHIFT == 14, "descriptor arithmetic");
+    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
     if (RC_UNLIKELY(atomic_load_explicit(&pool->owner, RELAXED) != (uintptr_t)h)) return false;
     /* not a block start (a pointer into a block): the slow path reports it */
     if (RC_UNLIKELY(!_rc_pool_offset_ok(pool, a & (RC_POOL_SIZE - 1)))) return false;

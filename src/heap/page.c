@@ -76,9 +76,9 @@ bool _rc_pool_extend(rc_pool *pool) {
     if (n == 0) n = 1;
     if (n > left) n = left;
     uint8_t *first = _rc_pool_start(pool) + (size_t)cap * bs;
-    uint8_t *p = first;
-    for (uint32_t i = 1; i < n; i++, p += bs) ((rc_block *)p)->next = (rc_block *)(p + bs);
-    ((rc_block *)p)->next = pool->free;
+    uint8_t *last = first + (size_t)(n - 1) * bs;
+    for (uint8_t *p = first; p < last; p += bs) ((rc_block *)p)->next = (rc_block *)(p + bs);
+    ((rc_block *)last)->next = pool->free;
     pool->free = (rc_block *)first;
     atomic_store_explicit(&pool->capacity, (uint16_t)(cap + n), memory_order_relaxed);
     return true;

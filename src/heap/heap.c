@@ -73,7 +73,7 @@ static _Atomic(int) init_done;
 /* {==== counters the owner keeps (relaxed atomics: plain moves on x86) ==== */
 
 static inline void used_add(rc_pool *pool, int32_t d) {
-    atomic_store_explicit(&pool->used, (uint16_t)(atomic_load_explicit(&pool->used, RELAXED) + d), RELAXED);
+    atomic_store_explicit(&pool->used, atomic_load_explicit(&pool->used, RELAXED) + (uint32_t)d, RELAXED);
 }
 
 /* }==== */
@@ -470,7 +470,7 @@ static inline bool free_fast(rc_heap *h, void *p) {
     rc_block *b = p;
     b->next = pool->free;
     pool->free = b;
-    uint16_t used = (uint16_t)(atomic_load_explicit(&pool->used, RELAXED) - 1);
+    uint32_t used = atomic_load_explicit(&pool->used, RELAXED) - 1;
     atomic_store_explicit(&pool->used, used, RELAXED);
     /* An empty pool alone in its queue stays: see pool_retire. */
     if (RC_UNLIKELY(used == 0) && (pool->next || pool->prev)) pool_retire(h, pool, false, false);

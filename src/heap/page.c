@@ -98,8 +98,8 @@ size_t _rc_pool_collect(rc_pool *pool) {
     }
     last->next = pool->free;
     pool->free = list;
-    uint16_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
-    atomic_store_explicit(&pool->used, (uint16_t)(used - n), memory_order_relaxed);
+    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+    atomic_store_explicit(&pool->used, used - (uint32_t)n, memory_order_relaxed);
     return n;
 }
 
@@ -148,7 +148,7 @@ bool _rc_pool_is_valid(const rc_pool *pool) {
  */
 
 #define OS_PAGE 4096u
-#define MAX_PARKED_PAGES 32u
+#define MAX_PARKED_PAGES 16u
 #define MAX_BLOCKS 1024u /* most blocks any pool holds (16-byte class) */
 
 static unsigned tracked_pages(const rc_pool *pool) {
@@ -204,14 +204,14 @@ size_t _rc_pool_purge_pages(rc_pool *pool) {
         released += (size_t)(end - pg) * OS_PAGE;
         m &= end >= 32 ? 0 : ~(((uint32_t)1 << end) - 1);
     }
-    pool->parked = parked;
+    pool->parked = (uint16_t)parked;
     return released;
 }
 
 bool _rc_pool_unpark(rc_pool *pool) {
     if (!pool->parked) return false;
     unsigned pg = (unsigned)__builtin_ctz(pool->parked);
-    pool->parked &= ~((uint32_t)1 << pg);
+    pool->parked = (uint16_t)(pool->parked & ~(1u << pg));
     uint8_t *start = _rc_pool_start(pool);
     uint32_t bs = _rc_pool_block_size(pool);
     size_t lo = (size_t)pg * OS_PAGE, hi = lo + OS_PAGE;

@@ -85,15 +85,15 @@ struct rc_heap;
  */
 typedef struct rc_pool {
     rc_block *free;             /* owner only: ready blocks */
-    _Atomic(uint16_t) used;     /* owner writes; stats read */
-    _Atomic(uint16_t) capacity; /* blocks carved so far: owner writes,
-                                   rc_owns on any thread reads */
+    _Atomic(uint32_t) used;     /* owner writes; stats read */
     uint32_t limit;             /* block-start test, with magic: see below */
     _Atomic(uintptr_t) owner;   /* see above */
     uint64_t magic;             /* ceil(2^64 / block size) */
     _Atomic(uintptr_t) xfree;   /* remote frees | RC_XFREE_NOTIFY */
-    uint32_t parked;            /* owner only: OS pages of the span (the
-                                   first 32) purged while the pool is in use;
+    _Atomic(uint16_t) capacity; /* blocks carved so far: owner writes,
+                                   rc_owns on any thread reads */
+    uint16_t parked;            /* owner only: OS pages of the span (the
+                                   first 16) purged while the pool is in use;
                                    the free blocks touching them are off the
                                    free list until the page is taken back */
     uint8_t cls;                /* size class: gives block size and count */

@@ -94,21 +94,11 @@ static void arena_unmap(rc_arena *a) {
     _rc_os_unmap(a, RC_ARENA_SIZE);
 }
 
-/* A dirty single pool last used by class cls, whose free list is intact:
- * taking it back needs no carving. */
-static bool reusable(const rc_arena *a, unsigned i, unsigned cls) {
-    const rc_pool *q = &a->pools[i];
-    return ((a->dirty_map >> i) & 1) && q->npools == 1 && q->cls == cls;
-}
-
-/* First index of a run of n free pools in a, preferring, for a single
- * pool, one that class cls can reuse as it is, then any dirty one; -1 when
- * there is none. */
-static int find_run(const rc_arena *a, unsigned n, unsigned cls) {
+/* First index of a run of n free pools in a, preferring dirty pools for a
+ * single pool; -1 when there is none. */
+static int find_run(const rc_arena *a, unsigned n) {
     uint64_t m = a->free_map;
     if (n == 1) {
-        for (uint64_t d = a->dirty_map; d; d &= d - 1)
-            if (reusable(a, (unsigned)__builtin_ctzll(d), cls)) return __builtin_ctzll(d);
         uint64_t d = a->dirty_map ? a->dirty_map : m;
         return d ? __builtin_ctzll(d) : -1;
     }
@@ -124,7 +114,7 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     int at = -1;
     for (unsigned f = n; f < RC_POOLS_PER_ARENA && at < 0; f++) {
         for (a = mgr.buckets[f]; a; a = a->next) {
-            at = find_run(a, n, cls);
+            at = find_run(a, n);
             if (at >= 0) break;
         }
     }
@@ -135,9 +125,8 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
             errno = ENOMEM;
             return NULL;
         }
-        at = find_run(a, n, cls);
+        at = find_run(a, n);
     }
-    bool reuse = n == 1 && reusable(a, (unsigned)at, cls);
     uint64_t bits = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << at;
     bucket_remove(a);
     a->free_map &= ~bits;
@@ -157,14 +146,12 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     head->state = RC_POOL_USED;
     head->npools = (uint8_t)n;
     head->head_offset = 0;
-    if (!reuse) {
-        head->cls = (uint8_t)cls;
-        head->magic = _rc_class_magic[cls];
-        head->limit = _rc_class_limit[cls];
-        atomic_store_explicit(&head->capacity, 0, memory_order_relaxed);
-        head->parked = 0;
-        head->free = NULL;
-    }
+    head->cls = (uint8_t)cls;
+    head->magic = _rc_class_magic[cls];
+    head->limit = _rc_class_limit[cls];
+    atomic_store_explicit(&head->capacity, 0, memory_order_relaxed);
+    head->parked = 0;
+    head->free = NULL;
     head->next = head->prev = NULL;
     atomic_store_explicit(&head->used, 0, memory_order_relaxed);
     atomic_store_explicit(&head->xfree, 0, memory_order_relaxed);
@@ -184,7 +171,6 @@ static size_t purge_arena(rc_arena *a) {
     }
     size_t released = 0;
     uint64_t d = a->dirty_map;
-    for (uint64_t m = d; m; m &= m - 1) a->pools[__builtin_ctzll(m)].npools = 0; /* contents gone */
     while (d) {
         unsigned i = (unsigned)__builtin_ctzll(d);
         unsigned j = i;
@@ -224,15 +210,13 @@ void _rc_arena_return_span_locked(rc_pool *pool) {
     unsigned at = (unsigned)(pool - a->pools);
     unsigned n = pool->npools;
     uint64_t bits = (((uint64_t)1 << n) - 1) << at;
-    /* A single pool keeps its class, free list and carving (npools stays 1)
-     * so that the same class can take it back without carving, as long as
-     * it is not purged first (see reusable()). */
     for (unsigned k = 0; k < n; k++) {
         rc_pool *q = pool + k;
         atomic_store_explicit(&q->owner, 0, memory_order_relaxed);
         q->state = RC_POOL_FREE;
-        q->npools = n == 1 ? 1 : 0;
+        q->npools = 0;
         q->head_offset = 0;
+        q->free = NULL;
         q->next = q->prev = NULL;
     }
     bucket_remove(a);

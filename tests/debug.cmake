@@ -2,7 +2,8 @@
 # (RECLAIM_MALLOC=malloc). Both modes are chosen once, at the first heap
 # call, from the environment, so the tests run debug_victim — a program of
 # deliberately wrong code, one bug per subcommand — in child processes with
-# the variable set, and check how it ends and what it reports.
+# the variable set, and check how it ends and what it reports. Shared
+# helpers (spawning the victim, checking its output): test_spawn.h.
 
 add_executable(debug_victim debug_victim.c)
 target_link_libraries(debug_victim PRIVATE reclaim_static Threads::Threads)

@@ -6,7 +6,7 @@
 #   test_heap_stats    rc_heap_get_stats adds up; the text and JSON reports
 #   test_heap_trim     memory goes back to the OS (RSS), retain budget, purge delay
 #   test_options       RECLAIM_* parsing and warnings, rc_version, rc_last_error
-# Shared helpers: test_heap_util.h.
+# Shared helpers: test_heap_util.h (and test_pattern.h for all_zero).
 reclaim_test(test_heap_sizes SOURCES test_heap_sizes.c TIMEOUT 120)
 reclaim_test(test_heap_realloc SOURCES test_heap_realloc.c TIMEOUT 120)
 reclaim_test(test_heap_free SOURCES test_heap_free.c TIMEOUT 120)

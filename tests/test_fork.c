@@ -36,78 +36,12 @@
 #include "internal/heap.h"
 #include "reclaim.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TF_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TF_TSAN 1
-#endif
-#endif
-#ifndef TF_TSAN
-#define TF_TSAN 0
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define TF_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TF_ASAN 1
-#endif
-#endif
-#ifndef TF_ASAN
-#define TF_ASAN 0
-#endif
+#define TEST_PATTERN_SALT 0xBB67AE8584CAA73Bull
+#include "test_pattern.h"
+#define TEST_SCALE_TSAN 0.2
+#include "test_scale.h"
 
-static double scale(void) {
-    const char *s = getenv("RECLAIM_TEST_SCALE");
-    if (s && *s) {
-        double v = strtod(s, NULL);
-        if (v > 0) return v;
-    }
-    return TF_TSAN ? 0.2 : TF_ASAN ? 0.5 : 1.0;
-}
-
-static size_t scaled(size_t n, size_t least) {
-    double v = (double)n * scale();
-    return v < (double)least ? least : (size_t)v;
-}
-
-/* {==== patterns ==== */
-
-static uint64_t rnd(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-static uint64_t word_of(uint64_t tag, size_t i) { return (tag ^ 0xBB67AE8584CAA73Bull) + i * 0x9E3779B97F4A7C15ull; }
-
-/* Byte i is byte i % 8 of word_of(tag, i / 8): a prefix of a block carries
- * the pattern of the prefix, so realloc can be checked. */
-static void fill(void *p, size_t n, uint64_t tag) {
-    unsigned char *b = p;
-    size_t words = n / 8;
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w = word_of(tag, i);
-        memcpy(b + i * 8, &w, 8);
-    }
-    uint64_t last = word_of(tag, words);
-    memcpy(b + words * 8, &last, n - words * 8);
-}
-
-static bool check(const void *p, size_t n, uint64_t tag) {
-    const unsigned char *b = p;
-    size_t words = n / 8;
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w;
-        memcpy(&w, b + i * 8, 8);
-        if (w != word_of(tag, i)) return false;
-    }
-    uint64_t last = word_of(tag, words);
-    return memcmp(b + words * 8, &last, n - words * 8) == 0;
-}
+/* {==== block ends, sizes of each kind ==== */
 
 /* Touch the ends of a block only (large blocks: no page faults for all of it). */
 static void mark_ends(void *p, size_t n, uint64_t tag) {
@@ -337,7 +271,7 @@ static void test_fork_while_allocating(void **state) {
     child_small = scaled(4000, 1000);
     child_medium = scaled(2000, 500);
     child_large = scaled(400, 100);
-    unsigned timeout = TF_TSAN || TF_ASAN ? 60 : 10;
+    unsigned timeout = RC_TEST_TSAN || RC_TEST_ASAN ? 60 : 10;
 
     rc_heap_trim();
     rc_heap_stats s0;
@@ -426,7 +360,7 @@ static void *forking_thread(void *arg) {
         _exit(code);
     }
     int status = 0;
-    if (!wait_child(pid, &status, TF_TSAN || TF_ASAN ? 60 : 10)) *result = 100;
+    if (!wait_child(pid, &status, RC_TEST_TSAN || RC_TEST_ASAN ? 60 : 10)) *result = 100;
     else *result = WIFEXITED(status) ? WEXITSTATUS(status) : 200 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     rc_free(mine);
     return NULL;

@@ -11,9 +11,6 @@
 
 static char static_buffer[256];
 
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *p);
-
 static void test_free_null(void **state) {
     (void)state;
     captured *c = capture_begin();
@@ -46,33 +43,26 @@ static void test_free_foreign(void **state) {
     uint8_t on_stack[64];
     fill_pattern(on_stack, sizeof on_stack, 1);
     fill_pattern(static_buffer, sizeof static_buffer, 2);
-    uint8_t *g = malloc(100);
-    uint8_t *lg = __libc_malloc(100);
-    uint8_t *gbig = malloc(4 * MiB); /* glibc maps this one */
-    assert_non_null(g);
-    assert_non_null(lg);
-    assert_non_null(gbig);
-    fill_pattern(g, 100, 3);
-    fill_pattern(lg, 100, 4);
-    fill_pattern(gbig, 4 * MiB, 5);
+    libc_blocks lb = libc_blocks_alloc();
+    fill_pattern(lb.small, LIBC_SMALL_SIZE, 3);
+    fill_pattern(lb.libc, LIBC_SMALL_SIZE, 4);
+    fill_pattern(lb.mapped, LIBC_MAPPED_SIZE, 5);
 
     check_foreign_free(on_stack);
     check_foreign_free(on_stack + 16);
     check_foreign_free(static_buffer);
     check_foreign_free(static_buffer + 32);
-    check_foreign_free(g);
-    check_foreign_free(lg);
-    check_foreign_free(gbig);
+    check_foreign_free(lb.small);
+    check_foreign_free(lb.libc);
+    check_foreign_free(lb.mapped);
     check_foreign_free((void *)(uintptr_t)0x1000);
 
     assert_pattern(on_stack, sizeof on_stack, 1);
     assert_pattern(static_buffer, sizeof static_buffer, 2);
-    assert_pattern(g, 100, 3);
-    assert_pattern(lg, 100, 4);
-    assert_pattern(gbig, 4 * MiB, 5);
-    free(g);
-    __libc_free(lg);
-    free(gbig);
+    assert_pattern(lb.small, LIBC_SMALL_SIZE, 3);
+    assert_pattern(lb.libc, LIBC_SMALL_SIZE, 4);
+    assert_pattern(lb.mapped, LIBC_MAPPED_SIZE, 5);
+    libc_blocks_free(&lb);
 
     /* The heap works as before. */
     void *p = rc_malloc(100);
@@ -188,22 +178,11 @@ static void test_free_interior_pointer(void **state) {
 static void test_free_foreign_reports_on_stderr(void **state) {
     (void)state;
     int on_stack = 0;
-    FILE *tmp = tmpfile();
-    assert_non_null(tmp);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
-    rc_set_message_handler(NULL, NULL);
+    stderr_capture cap;
+    stderr_capture_begin(&cap);
     rc_free(&on_stack);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-
-    char text[1024] = {0};
-    rewind(tmp);
-    size_t n = fread(text, 1, sizeof text - 1, tmp);
-    fclose(tmp);
+    char text[1024];
+    size_t n = stderr_capture_end(&cap, text, sizeof text);
     char addr[32];
     snprintf(addr, sizeof addr, "%p", (void *)&on_stack);
     if (n == 0 || !strstr(text, addr) || !strstr(text, "rc_free"))

@@ -8,9 +8,6 @@
 
 static char static_buffer[128];
 
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *p);
-
 /* Resize p from old to size bytes and check what must hold after. */
 static void *resize_checked(void *p, size_t old, size_t size, unsigned seed) {
     void *q = rc_realloc(p, size);

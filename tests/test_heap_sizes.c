@@ -7,6 +7,7 @@
  * two up to 256 KiB), not read back from the library.
  */
 #include "test_heap_util.h"
+#include "test_pattern.h" /* all_zero */
 
 static char global_buffer[256];
 
@@ -244,9 +245,6 @@ static void test_usable_size_foreign(void **state) {
     }
 }
 
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *p);
-
 static void test_owns(void **state) {
     (void)state;
     int on_stack = 0;
@@ -256,18 +254,11 @@ static void test_owns(void **state) {
     assert_false(rc_owns(&static_int));
     assert_false(rc_owns(global_buffer));
     assert_false(rc_owns((void *)test_owns));
-    void *g = malloc(100);
-    void *lg = __libc_malloc(100);
-    void *big = malloc(4 * MiB); /* glibc mmaps this one */
-    assert_non_null(g);
-    assert_non_null(lg);
-    assert_non_null(big);
-    assert_false(rc_owns(g));
-    assert_false(rc_owns(lg));
-    assert_false(rc_owns(big));
-    free(g);
-    __libc_free(lg);
-    free(big);
+    libc_blocks lb = libc_blocks_alloc();
+    assert_false(rc_owns(lb.small));
+    assert_false(rc_owns(lb.libc));
+    assert_false(rc_owns(lb.mapped));
+    libc_blocks_free(&lb);
 
     static const size_t sizes[] = {0, 16, 48, 512, 640, 4096, 100000, 262144, 262145, 1 * MiB, 10 * MiB};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
@@ -372,13 +363,6 @@ static void test_aligned_alloc_bad_alignment(void **state) {
 }
 
 /* ---- rc_calloc ---- */
-
-static bool all_zero(const void *p, size_t n) {
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i]) return false;
-    return true;
-}
 
 static void test_calloc_zeroes(void **state) {
     (void)state;

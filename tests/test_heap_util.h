@@ -1,7 +1,8 @@
 /*
  * test_heap_util.h — helpers shared by the single-threaded heap and option
- * tests (test_heap_*.c, test_options.c): capturing library messages,
- * reading the resident set size, saving and restoring RECLAIM_* variables.
+ * tests (test_heap_*.c, test_options.c): capturing library messages and
+ * stderr, blocks from glibc, reading the resident set size, saving and
+ * restoring RECLAIM_* variables, fill patterns.
  *
  * Everything is static inline, and state lives in function-local statics,
  * so a test file that uses only part of it compiles without warnings.
@@ -74,6 +75,71 @@ static inline int capture_count_matching(const captured *c, const char *const *n
         if (all) n++;
     }
     return n;
+}
+
+/* ---- stderr ---- */
+
+/* stderr redirected to a temporary file. */
+typedef struct stderr_capture {
+    FILE *tmp;
+    int saved; /* the real stderr */
+} stderr_capture;
+
+/* Send stderr to a temporary file, and library messages to stderr (no
+ * message handler). */
+static inline void stderr_capture_begin(stderr_capture *s) {
+    s->tmp = tmpfile();
+    assert_non_null(s->tmp);
+    fflush(stderr);
+    s->saved = dup(STDERR_FILENO);
+    assert_true(s->saved >= 0);
+    assert_true(dup2(fileno(s->tmp), STDERR_FILENO) >= 0);
+    rc_set_message_handler(NULL, NULL);
+}
+
+/* Put stderr back and read what was written to it meanwhile into text (at
+ * most cap - 1 bytes, NUL-terminated); returns the bytes read. */
+static inline size_t stderr_capture_end(stderr_capture *s, char *text, size_t cap) {
+    fflush(stderr);
+    dup2(s->saved, STDERR_FILENO);
+    close(s->saved);
+    rewind(s->tmp);
+    size_t n = fread(text, 1, cap - 1, s->tmp);
+    text[n] = '\0';
+    fclose(s->tmp);
+    return n;
+}
+
+/* ---- memory from glibc ---- */
+
+extern void *__libc_malloc(size_t size);
+extern void __libc_free(void *p);
+
+#define LIBC_SMALL_SIZE ((size_t)100)
+#define LIBC_MAPPED_SIZE (4 * MiB)
+
+/* Blocks the heap never gave out, from glibc. */
+typedef struct libc_blocks {
+    uint8_t *small;  /* malloc(LIBC_SMALL_SIZE) */
+    uint8_t *libc;   /* __libc_malloc(LIBC_SMALL_SIZE) */
+    uint8_t *mapped; /* malloc(LIBC_MAPPED_SIZE): glibc maps this one */
+} libc_blocks;
+
+static inline libc_blocks libc_blocks_alloc(void) {
+    libc_blocks b;
+    b.small = malloc(LIBC_SMALL_SIZE);
+    b.libc = __libc_malloc(LIBC_SMALL_SIZE);
+    b.mapped = malloc(LIBC_MAPPED_SIZE);
+    assert_non_null(b.small);
+    assert_non_null(b.libc);
+    assert_non_null(b.mapped);
+    return b;
+}
+
+static inline void libc_blocks_free(libc_blocks *b) {
+    free(b->small);
+    __libc_free(b->libc);
+    free(b->mapped);
 }
 
 /* ---- resident memory ---- */

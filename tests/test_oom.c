@@ -30,42 +30,8 @@
 #include "internal/heap.h"
 #include "reclaim.h"
 
-/* {==== patterns ==== */
-
-static uint64_t word_of(uint64_t tag, size_t i) { return (tag ^ 0xA5A5A5A5DEADBEEFull) + i * 0x9E3779B97F4A7C15ull; }
-
-/* Byte i is byte i % 8 of word_of(tag, i / 8): a prefix of a block carries
- * the pattern of the prefix, so realloc can be checked. */
-static void fill(void *p, size_t n, uint64_t tag) {
-    unsigned char *b = p;
-    size_t words = n / 8;
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w = word_of(tag, i);
-        memcpy(b + i * 8, &w, 8);
-    }
-    uint64_t last = word_of(tag, words);
-    memcpy(b + words * 8, &last, n - words * 8);
-}
-
-static bool check(const void *p, size_t n, uint64_t tag) {
-    const unsigned char *b = p;
-    size_t words = n / 8;
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w;
-        memcpy(&w, b + i * 8, 8);
-        if (w != word_of(tag, i)) return false;
-    }
-    uint64_t last = word_of(tag, words);
-    return memcmp(b + words * 8, &last, n - words * 8) == 0;
-}
-
-static bool all_zero(const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i]) return false;
-    return true;
-}
-/* }==== */
+#define TEST_PATTERN_SALT 0xA5A5A5A5DEADBEEFull
+#include "test_pattern.h"
 
 /* {==== the blocks a run holds ==== */
 

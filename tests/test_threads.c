@@ -39,42 +39,12 @@
 #include "internal/heap.h"
 #include "reclaim.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TT_TSAN 1
-#endif
-#endif
-#ifndef TT_TSAN
-#define TT_TSAN 0
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define TT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TT_ASAN 1
-#endif
-#endif
-#ifndef TT_ASAN
-#define TT_ASAN 0
-#endif
+#define TEST_PATTERN_SALT 0x6A09E667F3BCC908ull
+#include "test_pattern.h"
+#define TEST_SCALE_TSAN 0.12
+#include "test_scale.h"
 
-/* {==== scale, failures from threads, watchdog ==== */
-
-static double scale(void) {
-    const char *s = getenv("RECLAIM_TEST_SCALE");
-    if (s && *s) {
-        double v = strtod(s, NULL);
-        if (v > 0) return v;
-    }
-    return TT_TSAN ? 0.12 : TT_ASAN ? 0.5 : 1.0;
-}
-
-static size_t scaled(size_t n, size_t least) {
-    double v = (double)n * scale();
-    return v < (double)least ? least : (size_t)v;
-}
+/* {==== failures from threads, watchdog ==== */
 
 static atomic_int failures;
 static char first_failure[512];
@@ -146,7 +116,7 @@ static void *watchdog_main(void *arg) {
 
 /* Generous: the phases take seconds; only a hang trips it. */
 static void watchdog(const char *phase) {
-    unsigned seconds = TT_TSAN || TT_ASAN ? 240 : 90;
+    unsigned seconds = RC_TEST_TSAN || RC_TEST_ASAN ? 240 : 90;
     pthread_mutex_lock(&wd_lock);
     wd_phase = phase;
     clock_gettime(CLOCK_MONOTONIC, &wd_deadline);
@@ -177,43 +147,7 @@ static int group_teardown(void **state) {
 }
 /* }==== */
 
-/* {==== random numbers, patterns ==== */
-
-static uint64_t rnd(uint64_t *s) { /* xorshift64* */
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-static uint64_t word_of(uint64_t tag, size_t i) { return (tag ^ 0x6A09E667F3BCC908ull) + i * 0x9E3779B97F4A7C15ull; }
-
-/* Byte i is byte i % 8 of word_of(tag, i / 8): a prefix of a block carries
- * the pattern of the prefix, so realloc can be checked. */
-static void fill(void *p, size_t n, uint64_t tag) {
-    unsigned char *b = p;
-    size_t words = n / 8;
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w = word_of(tag, i);
-        memcpy(b + i * 8, &w, 8);
-    }
-    uint64_t last = word_of(tag, words);
-    memcpy(b + words * 8, &last, n - words * 8);
-}
-
-static bool check(const void *p, size_t n, uint64_t tag) {
-    const unsigned char *b = p;
-    size_t words = n / 8;
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w;
-        memcpy(&w, b + i * 8, 8);
-        if (w != word_of(tag, i)) return false;
-    }
-    uint64_t last = word_of(tag, words);
-    return memcmp(b + words * 8, &last, n - words * 8) == 0;
-}
+/* {==== tags, sizes, checks ==== */
 
 /* owner in the top byte, round, index */
 static uint64_t make_tag(unsigned owner, size_t round, size_t index) {

@@ -185,8 +185,8 @@ static size_t purge_arena(rc_arena *a) {
     return released;
 }
 
-size_t _rc_arena_purge_locked(bool force) {
-    uint64_t now = _rc_now_ns();
+/* Purge what is due at time now (everything when force). Lock held. */
+static size_t purge_due(uint64_t now, bool force) {
     if (!force && (mgr.next_purge_ns == 0 || now < mgr.next_purge_ns)) return 0;
     size_t released = 0;
     uint64_t next = 0;
@@ -204,6 +204,8 @@ size_t _rc_arena_purge_locked(bool force) {
     mgr.next_purge_ns = next;
     return released;
 }
+
+size_t _rc_arena_purge_locked(bool force) { return purge_due(_rc_now_ns(), force); }
 
 void _rc_arena_return_span_locked(rc_pool *pool) {
     rc_arena *a = arena_of(pool);
@@ -233,12 +235,12 @@ void _rc_arena_return_span_locked(rc_pool *pool) {
         else _rc_arena_purge_locked(true);
         return;
     }
-    uint64_t now = _rc_now_ns();
+    uint64_t now = _rc_now_ns(); /* one clock read per return */
     if (a->purge_at_ns == 0) {
         a->purge_at_ns = now + delay;
         if (mgr.next_purge_ns == 0 || a->purge_at_ns < mgr.next_purge_ns) mgr.next_purge_ns = a->purge_at_ns;
     }
-    _rc_arena_purge_locked(false);
+    purge_due(now, false);
 }
 
 void _rc_arena_return_span(rc_pool *pool) {

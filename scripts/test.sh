@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds reclaim and runs every test:
-#   1. gcc release build: all tests
+#   1. gcc release build: all tests (real programs under LD_PRELOAD, install)
 #   2. gcc ASan + UBSan build: all tests but the LD_PRELOAD and install ones
 #   3. gcc TSan build: the threaded tests
-#   4. clang release build with the libFuzzer targets: all tests
+#   4. clang release build with the libFuzzer targets and heap validation in
+#      slow paths (RECLAIM_DEBUG_CHECKS=2): all tests but LD_PRELOAD and install
 # Warnings are errors in every build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ build asan -DRECLAIM_SANITIZE=address -DRECLAIM_DEBUG_CHECKS=1
 build tsan -DRECLAIM_SANITIZE=thread
 (cd build/tsan && ctest -j"$jobs" -L threaded)
 
-CC=clang build clang -DRECLAIM_FUZZ=ON
+CC=clang build clang -DRECLAIM_FUZZ=ON -DRECLAIM_DEBUG_CHECKS=2
 (cd build/clang && ctest -j"$jobs" -LE 'preload|install')
 
 echo "=== all builds passed"

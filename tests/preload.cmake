@@ -46,3 +46,18 @@ reclaim_preload_test(preload_sqlite3_system sqlite3.sh ENV RECLAIM_MALLOC=malloc
 reclaim_preload_test(preload_sort sort.sh)
 reclaim_preload_test(preload_git git.sh)
 reclaim_preload_test(preload_tar tar.sh)
+
+# The drop-in library's C-library contracts (posix_memalign beyond 1 MiB,
+# memalign rounding, pvalloc, reallocarray overflow), in every mode.
+if(TARGET reclaim-malloc)
+  add_executable(override_check preload/override_check.c)
+  target_link_libraries(override_check PRIVATE ${CMAKE_DL_LIBS})
+  # -fno-builtin: the checks are about the library, not what the compiler
+  # assumes of malloc-family calls (clang assumes they leave errno alone)
+  target_compile_options(override_check PRIVATE ${RECLAIM_WARNINGS} -fno-builtin)
+  foreach(mode default debug malloc)
+    add_test(NAME preload_override_${mode} COMMAND ${CMAKE_COMMAND} -E env
+      LD_PRELOAD=$<TARGET_FILE:reclaim-malloc> RECLAIM_MALLOC=${mode} $<TARGET_FILE:override_check>)
+    set_tests_properties(preload_override_${mode} PROPERTIES LABELS preload SKIP_RETURN_CODE 77 TIMEOUT 60)
+  endforeach()
+endif()

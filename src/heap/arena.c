@@ -148,7 +148,7 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     head->head_offset = 0;
     head->cls = (uint8_t)cls;
     head->magic = _rc_class_magic[cls];
-    head->limit = _rc_class_limit[cls];
+    atomic_store_explicit(&head->limit, 0, memory_order_relaxed); /* nothing carved: only offset 0 */
     atomic_store_explicit(&head->capacity, 0, memory_order_relaxed);
     head->parked = 0;
     head->free = NULL;

@@ -101,6 +101,7 @@ static void release(void *p) {
 void *_rc_debug_malloc(size_t size, size_t alignment, bool zero) {
     size_t gap = PREFIX;
     if (alignment > RC_ALIGNMENT) gap = (PREFIX + alignment - 1) & ~(alignment - 1);
+    /* the block must start aligned: ask the core for that alignment */
     size_t total;
     if (__builtin_add_overflow(size, gap + PAD, &total)) {
         _rc_set_error("rc_malloc: %zu bytes is more than the address space holds", size);
@@ -139,12 +140,16 @@ void *_rc_debug_malloc(size_t size, size_t alignment, bool zero) {
 static bool was_freed(const void *p) {
     uintptr_t h = (uintptr_t)p - PREFIX;
     if ((uintptr_t)p < PREFIX) return false;
-    bool readable = _rc_pool_of((const void *)h) != NULL;
-    if (!readable && _rc_chunk_bit(_rc_large_map, h)) {
+    /* under the arena lock: the arena cannot be unmapped while we look */
+    pthread_mutex_lock(&_rc_arena_lock);
+    bool freed = _rc_is_arena(h) && _rc_pool_of((const void *)h) != NULL && header_of(p)->state == STATE_FREED;
+    pthread_mutex_unlock(&_rc_arena_lock);
+    if (!freed && _rc_chunk_bit(_rc_large_map, h)) {
         uintptr_t base = h & ~(uintptr_t)RC_ARENA_MASK;
-        readable = h + sizeof(dbg_header) <= base + _rc_large_usable((const void *)base);
+        bool readable = h + sizeof(dbg_header) <= base + _rc_large_usable((const void *)base);
+        freed = readable && header_of(p)->state == STATE_FREED;
     }
-    return readable && header_of(p)->state == STATE_FREED;
+    return freed;
 }
 
 void _rc_debug_free(void *p) {

@@ -31,9 +31,10 @@
  * heaps, under the arena lock, so nothing is stranded. Heaps are never
  * freed, which is what makes reading a pool's owner safe for a remote free.
  *
- * fork. pthread_atfork takes every heap lock before fork and releases it
- * in both processes; in the child, the heaps of the threads that did not
- * survive are abandoned, so their memory is adopted or trimmed.
+ * fork. pthread_atfork takes the library's locks before fork and releases
+ * them in both processes. Thread heaps have no lock, so in the child the
+ * heaps of the threads that did not survive are marked lost (see
+ * fork_child): never adopted or trimmed, since one may be mid-change.
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -296,8 +297,9 @@ static rc_heap *heap_attach(void) {
 
 size_t _rc_heap_count(size_t *abandoned) {
     size_t n = 0;
-    for (rc_heap *h = atomic_load_explicit(&all_heaps, memory_order_acquire); h; h = h->next_all) n++;
     pthread_mutex_lock(&_rc_arena_lock);
+    for (rc_heap *h = atomic_load_explicit(&all_heaps, memory_order_acquire); h; h = h->next_all)
+        if (!h->lost) n++;
     size_t ab = abandoned_count;
     pthread_mutex_unlock(&_rc_arena_lock);
     if (abandoned) *abandoned = ab;
@@ -486,23 +488,30 @@ void _rc_core_free(void *p) { core_free(p); }
 
 /* {==== sizes, ownership, realloc ==== */
 
-size_t _rc_core_usable(const void *p) {
-    if (!p) return 0;
+/* Block size of p when it is a block start in a used span, else 0. Safe on
+ * any pointer value: the arena lock keeps the arena from being unmapped and
+ * its descriptors from changing while they are read. */
+static size_t arena_block_size(const void *p) {
+    pthread_mutex_lock(&_rc_arena_lock);
+    size_t size = 0;
     if (_rc_is_arena((uintptr_t)p)) {
         rc_pool *pool = _rc_pool_of(p);
-        if (!pool || !_rc_pool_is_block(pool, p)) return 0;
-        return _rc_pool_block_size(pool);
+        if (pool && _rc_pool_is_block(pool, p)) size = _rc_pool_block_size(pool);
     }
+    pthread_mutex_unlock(&_rc_arena_lock);
+    return size;
+}
+
+size_t _rc_core_usable(const void *p) {
+    if (!p) return 0;
+    if (_rc_is_arena((uintptr_t)p)) return arena_block_size(p);
     if (_rc_chunk_bit(_rc_large_map, (uintptr_t)p)) return _rc_large_usable(p);
     return 0;
 }
 
 bool _rc_core_owns(const void *p) {
     if (!p) return false;
-    if (_rc_is_arena((uintptr_t)p)) {
-        rc_pool *pool = _rc_pool_of(p);
-        return pool && _rc_pool_is_block(pool, p);
-    }
+    if (_rc_is_arena((uintptr_t)p)) return arena_block_size(p) != 0;
     return _rc_chunk_bit(_rc_large_map, (uintptr_t)p) && _rc_large_owns(p);
 }
 
@@ -541,7 +550,7 @@ size_t _rc_heap_trim_all(void) {
     pthread_mutex_lock(&_rc_arena_lock);
     for (rc_heap *h = abandoned_heaps; h; h = h->next_abandoned) released += heap_collect(h, true, true);
     for (rc_heap *h = atomic_load_explicit(&all_heaps, RELAXED); h; h = h->next_all)
-        if (h != me && !h->abandoned) atomic_store_explicit(&h->trim_requested, true, RELAXED);
+        if (h != me && !h->abandoned && !h->lost) atomic_store_explicit(&h->trim_requested, true, RELAXED);
     released += _rc_arena_purge_locked(true);
     pthread_mutex_unlock(&_rc_arena_lock);
     return released + _rc_large_trim(true);
@@ -594,15 +603,14 @@ static void fork_child(void) {
     _rc_large_fork_child();
     _rc_system_fork_child();
     _rc_debug_fork_child();
-    /* Only the forking thread lives on: abandon every other heap. */
+    /* Only the forking thread lives on. The other threads' heaps may have
+     * been in the middle of a lock-free change (their owners take no lock),
+     * so they are not handed to anyone: they are marked lost. Frees into
+     * their pools still work (the remote path only pushes atomically); the
+     * memory is not reused in this process. */
     rc_heap *me = _rc_heap_tls;
-    for (rc_heap *h = atomic_load_explicit(&all_heaps, RELAXED); h; h = h->next_all) {
-        if (h == me || h->abandoned) continue;
-        h->abandoned = true;
-        h->next_abandoned = abandoned_heaps;
-        abandoned_heaps = h;
-        abandoned_count++;
-    }
+    for (rc_heap *h = atomic_load_explicit(&all_heaps, RELAXED); h; h = h->next_all)
+        if (h != me && !h->abandoned) h->lost = true;
 }
 
 static void at_exit(void) { rc_shutdown(); }
@@ -699,6 +707,10 @@ void *rc_aligned_alloc(size_t alignment, size_t size) {
         errno = EINVAL;
         return NULL;
     }
+    return _rc_aligned_any(alignment, size);
+}
+
+void *_rc_aligned_any(size_t alignment, size_t size) {
     if (alignment < RC_ALIGNMENT) alignment = RC_ALIGNMENT;
     switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
     case RC_MODE_DEBUG: return _rc_debug_malloc(size, alignment, false);

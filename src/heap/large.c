@@ -79,7 +79,8 @@ static size_t round_page(size_t n) {
 }
 
 void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
-    (void)alignment; /* mappings are 1 MiB aligned: every alignment holds */
+    /* mappings are 1 MiB aligned, which serves every alignment up to that */
+    size_t map_align = alignment > RC_ARENA_SIZE ? alignment : RC_ARENA_SIZE;
     _rc_heap_init();
     if (size > ((size_t)1 << 46)) {
         _rc_set_error("rc_malloc: %zu bytes is more than the address space holds", size);
@@ -101,7 +102,7 @@ void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
         size_t s = L.cache[i].size;
         if (s >= need && (best == CACHE_MAX || s < L.cache[best].size)) best = i;
     }
-    if (best != CACHE_MAX) {
+    if (best != CACHE_MAX && ((uintptr_t)L.cache[best].base & (map_align - 1)) == 0) {
         base = L.cache[best].base;
         map = L.cache[best].size;
         L.cached_bytes -= map;
@@ -112,7 +113,7 @@ void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
         if (zero) memset(base, 0, size);
     } else {
         map = need;
-        base = _rc_os_map_aligned(map, RC_ARENA_SIZE);
+        base = _rc_os_map_aligned(map, map_align);
         if (!base) {
             pthread_mutex_lock(&large_lock);
             _rc_ptrmap_cancel(&L.live);

@@ -36,12 +36,14 @@ static _Atomic(size_t) os_requests;
 static _Atomic(size_t) os_fail_at; /* request number that fails; 0: none */
 
 size_t _rc_os_page_size(void) {
-    static size_t page;
-    if (page == 0) {
+    static _Atomic(size_t) page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (p == 0) {
         long v = sysconf(_SC_PAGESIZE);
-        page = v > 0 ? (size_t)v : 4096;
+        p = v > 0 ? (size_t)v : 4096;
+        atomic_store_explicit(&page, p, memory_order_relaxed);
     }
-    return page;
+    return p;
 }
 
 size_t _rc_os_fail_nth(size_t n) {

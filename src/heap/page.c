@@ -29,7 +29,7 @@ uint32_t _rc_class_size[RC_SIZE_CLASSES];
 uint8_t _rc_class_pools[RC_SIZE_CLASSES];
 uint16_t _rc_class_blocks[RC_SIZE_CLASSES];
 uint64_t _rc_class_magic[RC_SIZE_CLASSES];
-uint32_t _rc_class_limit[RC_SIZE_CLASSES];
+uint32_t _rc_class_r[RC_SIZE_CLASSES];
 
 void _rc_classes_init(void) {
     for (unsigned c = 0; c < RC_SMALL_CLASSES; c++) {
@@ -60,10 +60,12 @@ void _rc_classes_init(void) {
     for (unsigned c = 0; c < RC_SIZE_CLASSES; c++) {
         uint64_t d = _rc_class_size[c];
         uint64_t blocks = ((uint64_t)_rc_class_pools[c] << RC_POOL_SHIFT) / d;
-        uint64_t magic = UINT64_MAX / d + 1;
+        /* ceil(2^64 / d); for a power of two one more, so that r = d
+         * rather than 0 and the multiples stay ordered (see heap.h) */
+        uint64_t magic = UINT64_MAX / d + 1 + ((d & (d - 1)) == 0 ? 1 : 0);
         _rc_class_blocks[c] = (uint16_t)blocks;
         _rc_class_magic[c] = magic;
-        _rc_class_limit[c] = (uint32_t)((blocks - 1) * (d * magic));
+        _rc_class_r[c] = (uint32_t)(d * magic);
     }
 }
 
@@ -81,6 +83,7 @@ bool _rc_pool_extend(rc_pool *pool) {
     ((rc_block *)last)->next = pool->free;
     pool->free = (rc_block *)first;
     atomic_store_explicit(&pool->capacity, (uint16_t)(cap + n), memory_order_relaxed);
+    atomic_store_explicit(&pool->limit, (cap + n - 1) * _rc_class_r[pool->cls], memory_order_relaxed);
     return true;
 }
 

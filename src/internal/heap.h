@@ -86,7 +86,8 @@ struct rc_heap;
 typedef struct rc_pool {
     rc_block *free;             /* owner only: ready blocks */
     _Atomic(uint32_t) used;     /* owner writes; stats read */
-    uint32_t limit;             /* block-start test, with magic: see below */
+    _Atomic(uint32_t) limit;    /* block-start test, with magic: see below;
+                                   grows with capacity (owner writes) */
     _Atomic(uintptr_t) owner;   /* see above */
     uint64_t magic;             /* ceil(2^64 / block size) */
     uint64_t spare;             /* (the pool's xfree word is in the arena
@@ -107,17 +108,20 @@ typedef struct rc_pool {
 _Static_assert(sizeof(rc_pool) == 64, "a pool descriptor is one cache line");
 
 /*
- * Is an offset into a span the start of one of its blocks? With
- * magic = ceil(2^64 / size) and r = size * magic mod 2^64 (< size), a
- * multiple k * size maps to off * magic == k * r, small and growing with k,
- * while any other offset maps above magic - 1 (Lemire, Kaser and Kurz,
- * "Faster remainder by direct computation", 2019). So one multiply and one
- * compare against limit = (blocks - 1) * r accept exactly the block starts
- * of the span: no division on the free path, and a pointer into the middle
- * of a block, or into the span's tail, is never taken for a block.
+ * Is an offset into a span the start of a block handed out so far? With
+ * magic = ceil(2^64 / size) (plus one when size is a power of two) and
+ * r = size * magic mod 2^64 (0 < r <= size), a multiple k * size maps to
+ * off * magic == k * r, small and growing with k, while any other offset
+ * maps above magic - 1 (Lemire, Kaser and Kurz, "Faster remainder by direct
+ * computation", 2019). So one multiply and one compare against
+ * limit = (capacity - 1) * r accept exactly the starts of the blocks carved
+ * so far: no division on the free path, and a pointer into a block, into
+ * the uncarved part or into the span's tail is never taken for a block.
+ * A thread holding a live block was ordered after its carving, so it sees
+ * a limit at least that large.
  */
 static inline bool _rc_pool_offset_ok(const rc_pool *pool, uintptr_t off) {
-    return (uint64_t)off * pool->magic <= pool->limit;
+    return (uint64_t)off * pool->magic <= atomic_load_explicit(&((rc_pool *)pool)->limit, memory_order_relaxed);
 }
 
 static inline struct rc_heap *_rc_pool_heap(const rc_pool *pool) {
@@ -232,7 +236,7 @@ RC_INTERNAL extern uint32_t _rc_class_size[RC_SIZE_CLASSES];
 RC_INTERNAL extern uint8_t _rc_class_pools[RC_SIZE_CLASSES];
 RC_INTERNAL extern uint16_t _rc_class_blocks[RC_SIZE_CLASSES]; /* per span */
 RC_INTERNAL extern uint64_t _rc_class_magic[RC_SIZE_CLASSES];
-RC_INTERNAL extern uint32_t _rc_class_limit[RC_SIZE_CLASSES];
+RC_INTERNAL extern uint32_t _rc_class_r[RC_SIZE_CLASSES]; /* size * magic mod 2^64 */
 
 static inline uint32_t _rc_pool_block_size(const rc_pool *pool) { return _rc_class_size[pool->cls]; }
 static inline uint32_t _rc_pool_reserved(const rc_pool *pool) { return _rc_class_blocks[pool->cls]; }
@@ -283,6 +287,8 @@ typedef struct rc_heap {
     _Atomic(rc_block *) delayed;           /* remote frees to full pools */
     _Atomic(bool) trim_requested;          /* set by rc_heap_trim elsewhere */
     bool abandoned;                        /* under the arena lock */
+    bool lost;                             /* fork child: owner thread gone
+                                              mid-operation; never adopted */
     bool is_empty;                         /* the static placeholder heap */
     uint32_t slow_count;
     struct rc_heap *next_all;              /* all heaps (arena lock) */
@@ -304,6 +310,9 @@ RC_INTERNAL void _rc_core_free(void *p);
 RC_INTERNAL size_t _rc_core_usable(const void *p);
 RC_INTERNAL bool _rc_core_owns(const void *p);
 RC_INTERNAL void *_rc_core_realloc(void *p, size_t size);
+/* rc_aligned_alloc without its 1 MiB limit (any power of two), for the
+ * drop-in posix_memalign/aligned_alloc/memalign. */
+RC_INTERNAL void *_rc_aligned_any(size_t alignment, size_t size);
 RC_INTERNAL void _rc_heap_init(void);
 RC_INTERNAL size_t _rc_heap_trim_all(void);
 RC_INTERNAL size_t _rc_heap_count(size_t *abandoned);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "internal/heap.h"
 #include "reclaim.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -35,15 +36,18 @@ EXPORT void *reallocarray(void *p, size_t n, size_t size) {
     return rc_realloc(p, total);
 }
 
+/* The next power of two (glibc rounds memalign's alignment up); 0 when
+ * there is none. */
 static size_t round_pow2(size_t a) {
     if (a <= RC_ALIGNMENT) return RC_ALIGNMENT;
     if ((a & (a - 1)) == 0) return a;
+    if (a > (SIZE_MAX >> 1) + 1) return 0;
     return (size_t)1 << (64 - __builtin_clzll(a));
 }
 
 EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
     if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0) return EINVAL;
-    void *p = rc_aligned_alloc(alignment, size);
+    void *p = _rc_aligned_any(alignment, size);
     if (!p) return ENOMEM;
     *out = p;
     return 0;
@@ -54,17 +58,24 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size) {
         errno = EINVAL;
         return NULL;
     }
-    return rc_aligned_alloc(alignment, size);
+    return _rc_aligned_any(alignment, size);
 }
 
-EXPORT void *memalign(size_t alignment, size_t size) { return rc_aligned_alloc(round_pow2(alignment), size); }
+EXPORT void *memalign(size_t alignment, size_t size) {
+    size_t a = round_pow2(alignment);
+    if (a == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return _rc_aligned_any(a, size);
+}
 
 static size_t page_size(void) {
     long p = sysconf(_SC_PAGESIZE);
     return p > 0 ? (size_t)p : 4096;
 }
 
-EXPORT void *valloc(size_t size) { return rc_aligned_alloc(page_size(), size); }
+EXPORT void *valloc(size_t size) { return _rc_aligned_any(page_size(), size); }
 
 EXPORT void *pvalloc(size_t size) {
     size_t page = page_size();
@@ -73,7 +84,7 @@ EXPORT void *pvalloc(size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return rc_aligned_alloc(page, rounded ? rounded : page);
+    return _rc_aligned_any(page, rounded ? rounded : page);
 }
 
 EXPORT size_t malloc_usable_size(void *p) { return rc_usable_size(p); }

@@ -20,13 +20,10 @@
 
 static __thread char last_error[256] __attribute__((tls_model("initial-exec")));
 
-typedef struct handler {
-    rc_message_handler fn;
-    void *arg;
-} handler;
-
-static handler handlers[2];
-static _Atomic(int) current = -1; /* index into handlers, -1: stderr */
+/* The user's handler; NULL fn: stderr. Both words change together under
+ * the lock, and emit reads them together under it. */
+static rc_message_handler handler_fn;
+static void *handler_arg;
 static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *rc_last_error(void) { return last_error; }
@@ -40,13 +37,8 @@ void _rc_set_error(const char *fmt, ...) {
 
 void rc_set_message_handler(rc_message_handler fn, void *arg) {
     pthread_mutex_lock(&handler_lock);
-    if (!fn) {
-        atomic_store(&current, -1);
-    } else {
-        int next = atomic_load(&current) == 0 ? 1 : 0;
-        handlers[next] = (handler){fn, arg};
-        atomic_store(&current, next);
-    }
+    handler_fn = fn;
+    handler_arg = fn ? arg : NULL;
     pthread_mutex_unlock(&handler_lock);
 }
 
@@ -55,9 +47,12 @@ static void emit(const char *fmt, va_list ap) {
     int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
     if (n < 0) return;
     if ((size_t)n > sizeof buf - 2) n = (int)sizeof buf - 2;
-    int h = atomic_load(&current);
-    if (h >= 0) {
-        handlers[h].fn(buf, handlers[h].arg);
+    pthread_mutex_lock(&handler_lock);
+    rc_message_handler fn = handler_fn;
+    void *arg = handler_arg;
+    pthread_mutex_unlock(&handler_lock);
+    if (fn) {
+        fn(buf, arg);
         return;
     }
     buf[n++] = '\n';

@@ -175,6 +175,37 @@ static void test_free_interior_pointer(void **state) {
 }
 
 /* With no handler set, the report goes to stderr. */
+/* A block start the heap has not handed out yet (past the carved part of
+ * its pool) is not a block: freeing it is reported and changes nothing, so
+ * the pool is not returned to its arena while a block in it is live. */
+static void test_free_uncarved_block_start(void **state) {
+    (void)state;
+    void *live = rc_malloc(496);
+    assert_non_null(live);
+    rc_pool *pool = _rc_pool_of(live);
+    assert_non_null(pool);
+    uint32_t cap = atomic_load(&pool->capacity);
+    assert_true(cap < _rc_pool_reserved(pool)); /* 496-byte blocks: 8 carved of 33 */
+    uint8_t *uncarved = _rc_pool_start(pool) + (size_t)cap * 496;
+    uint32_t used = atomic_load(&pool->used);
+    captured *c = capture_begin();
+    rc_free(uncarved);
+    capture_end();
+    assert_int_equal(c->count, 1);
+    assert_non_null(strstr(c->text[0], "not allocated by reclaim"));
+    assert_non_null(strstr(rc_last_error(), "not allocated by reclaim"));
+    assert_int_equal(atomic_load(&pool->used), used);
+    assert_false(rc_owns(uncarved));
+    assert_heap_valid();
+    for (int i = 0; i < 64; i++) { /* it never comes back from rc_malloc */
+        void *q = rc_malloc(496);
+        assert_ptr_not_equal(q, uncarved);
+        rc_free(q);
+    }
+    rc_free(live);
+    assert_heap_valid();
+}
+
 static void test_free_foreign_reports_on_stderr(void **state) {
     (void)state;
     int on_stack = 0;
@@ -197,6 +228,7 @@ int main(void) {
         cmocka_unit_test(test_free_foreign),
         cmocka_unit_test(test_free_foreign_inside_heap),
         cmocka_unit_test(test_free_interior_pointer),
+        cmocka_unit_test(test_free_uncarved_block_start),
         cmocka_unit_test(test_free_foreign_reports_on_stderr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

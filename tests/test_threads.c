@@ -688,7 +688,7 @@ static void *full_owner(void *arg) {
     EXPECT(extra != NULL, "rc_malloc failed");
     EXPECT(_rc_pool_of(extra) != pool, "a full pool gave out another block");
     EXPECT(_rc_pool_full(pool), "the exhausted pool is not marked full");
-    EXPECT(atomic_load(_rc_pool_xfree(pool)) == RC_XFREE_NOTIFY, "the full pool does not ask to be told of frees");
+    EXPECT(atomic_load(&pool->xfree) == RC_XFREE_NOTIFY, "the full pool does not ask to be told of frees");
     EXPECT(class_pools() == pools0 + 2, "expected 2 pools of the class, have %zu", class_pools() - pools0);
     pthread_barrier_wait(&full_barrier);
     /* B frees every block of the full pool */

@@ -154,7 +154,7 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     head->free = NULL;
     head->next = head->prev = NULL;
     atomic_store_explicit(&head->used, 0, memory_order_relaxed);
-    atomic_store_explicit(_rc_pool_xfree(head), 0, memory_order_relaxed);
+    atomic_store_explicit(&head->xfree, 0, memory_order_relaxed);
     atomic_store_explicit(&head->owner, (uintptr_t)heap, memory_order_relaxed);
     pthread_mutex_unlock(&_rc_arena_lock);
     return head;

@@ -126,7 +126,7 @@ static void queue_push_front(rc_heap *h, rc_pool *pool) {
  * (the caller collects them instead). */
 static bool pool_mark_full(rc_heap *h, rc_pool *pool) {
     uintptr_t expected = 0;
-    if (!atomic_compare_exchange_strong_explicit(_rc_pool_xfree(pool), &expected, RC_XFREE_NOTIFY, memory_order_acq_rel,
+    if (!atomic_compare_exchange_strong_explicit(&pool->xfree, &expected, RC_XFREE_NOTIFY, memory_order_acq_rel,
                                                  RELAXED))
         return false;
     queue_remove(h, pool);
@@ -136,9 +136,9 @@ static bool pool_mark_full(rc_heap *h, rc_pool *pool) {
 }
 
 static void pool_unfull(rc_heap *h, rc_pool *pool) {
-    uintptr_t x = atomic_load_explicit(_rc_pool_xfree(pool), RELAXED);
+    uintptr_t x = atomic_load_explicit(&pool->xfree, RELAXED);
     while ((x & RC_XFREE_NOTIFY) &&
-           !atomic_compare_exchange_weak_explicit(_rc_pool_xfree(pool), &x, x & ~RC_XFREE_NOTIFY, memory_order_acq_rel,
+           !atomic_compare_exchange_weak_explicit(&pool->xfree, &x, x & ~RC_XFREE_NOTIFY, memory_order_acq_rel,
                                                   RELAXED)) {
     }
     list_remove(&h->full, pool);
@@ -178,7 +178,7 @@ static void local_free(rc_heap *h, rc_pool *pool, rc_block *b, bool locked) {
 }
 
 static void remote_free(rc_pool *pool, rc_block *b) {
-    uintptr_t x = atomic_load_explicit(_rc_pool_xfree(pool), RELAXED);
+    uintptr_t x = atomic_load_explicit(&pool->xfree, RELAXED);
     uintptr_t nx;
     bool delay;
     do {
@@ -189,7 +189,7 @@ static void remote_free(rc_pool *pool, rc_block *b) {
             b->next = (rc_block *)x;
             nx = (uintptr_t)b;
         }
-    } while (!atomic_compare_exchange_weak_explicit(_rc_pool_xfree(pool), &x, nx, memory_order_release, RELAXED));
+    } while (!atomic_compare_exchange_weak_explicit(&pool->xfree, &x, nx, memory_order_release, RELAXED));
     if (delay) {
         rc_heap *h = _rc_pool_heap(pool);
         rc_block *d = atomic_load_explicit(&h->delayed, RELAXED);

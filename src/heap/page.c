@@ -88,9 +88,9 @@ bool _rc_pool_extend(rc_pool *pool) {
 }
 
 size_t _rc_pool_collect(rc_pool *pool) {
-    uintptr_t x = atomic_load_explicit(_rc_pool_xfree(pool), memory_order_relaxed);
+    uintptr_t x = atomic_load_explicit(&pool->xfree, memory_order_relaxed);
     if ((x & ~RC_XFREE_NOTIFY) == 0) return 0;
-    x = atomic_exchange_explicit(_rc_pool_xfree(pool), 0, memory_order_acquire);
+    x = atomic_exchange_explicit(&pool->xfree, 0, memory_order_acquire);
     rc_block *list = (rc_block *)(x & ~RC_XFREE_NOTIFY);
     if (!list) return 0;
     size_t n = 1;

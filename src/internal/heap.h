@@ -53,7 +53,7 @@ enum {
     RC_POOL_META = 3      /* pool 0: the arena header */
 };
 
-/* Bit 0 of a pool's xfree word: the owner marked the pool full and wants to be
+/* Bit 0 of rc_pool.xfree: the owner marked the pool full and wants to be
  * told of the next remote free (the block then goes to heap->delayed). */
 #define RC_XFREE_NOTIFY ((uintptr_t)1)
 
@@ -90,8 +90,7 @@ typedef struct rc_pool {
                                    grows with capacity (owner writes) */
     _Atomic(uintptr_t) owner;   /* see above */
     uint64_t magic;             /* ceil(2^64 / block size) */
-    uint64_t spare;             /* (the pool's xfree word is in the arena
-                                   header, on a cache line of its own) */
+    _Atomic(uintptr_t) xfree;   /* remote frees | RC_XFREE_NOTIFY */
     _Atomic(uint16_t) capacity; /* blocks carved so far: owner writes,
                                    rc_owns on any thread reads */
     uint16_t parked;            /* owner only: OS pages of the span (the
@@ -133,14 +132,6 @@ static inline bool _rc_pool_full(const rc_pool *pool) {
     return (atomic_load_explicit(&((rc_pool *)pool)->owner, memory_order_relaxed) & RC_OWNER_FULL) != 0;
 }
 
-/* The pool's xfree word (remote frees | RC_XFREE_NOTIFY). */
-static inline _Atomic(uintptr_t) *_rc_pool_xfree(const rc_pool *pool) {
-    uintptr_t arena = (uintptr_t)pool & ~(uintptr_t)((1u << 20) - 1);
-    uintptr_t index = ((uintptr_t)pool - arena - 64) / 64;
-    /* the xfree array follows the 64 descriptors: offset 64 + 64 * 64 */
-    return (_Atomic(uintptr_t) *)(arena + 64 + 64 * 64 + index * 64);
-}
-
 /* First block of the pool: the pool's own 16 KiB in its arena. */
 static inline uint8_t *_rc_pool_start(const rc_pool *pool) {
     uintptr_t arena = (uintptr_t)pool & ~(uintptr_t)((1u << 20) - 1);
@@ -167,17 +158,9 @@ typedef struct rc_arena {
     uint32_t nfree;
     uint32_t pad[5];
     rc_pool pools[RC_POOLS_PER_ARENA]; /* at offset 64 */
-    /* Remote frees of pool i | RC_XFREE_NOTIFY: written by other threads
-     * with a CAS, so each word has a cache line of its own, away from the
-     * descriptor the owner writes at every malloc and free. */
-    struct {
-        _Atomic(uintptr_t) word;
-        char pad[56];
-    } xfree[RC_POOLS_PER_ARENA];
 } rc_arena;
 
 _Static_assert(__builtin_offsetof(rc_arena, pools) == 64, "pools start at offset 64");
-_Static_assert(__builtin_offsetof(rc_arena, xfree) == 64 + 64 * 64, "xfree words follow the descriptors");
 
 _Static_assert(sizeof(rc_arena) <= RC_POOL_SIZE, "arena header must fit pool 0");
 

@@ -90,7 +90,7 @@ void rc_heap_print_stats(FILE *out) {
     print_sized(out, "# thread heaps (in use)", s.threads);
     fputc('\n', out);
     print_sized(out, "Total bytes in use", s.bytes_in_use);
-    print_sized(out, "Peak bytes in use", s.bytes_peak);
+    print_sized(out, "Peak bytes committed to blocks", s.bytes_peak);
     print_sized(out, "Total bytes mapped", s.bytes_mapped);
     print_sized(out, "Peak bytes mapped", s.bytes_mapped_peak);
     fflush(out);

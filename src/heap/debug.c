@@ -152,15 +152,24 @@ static bool was_freed(const void *p) {
     return freed;
 }
 
-void _rc_debug_free(void *p) {
-    pthread_mutex_lock(&dbg_lock);
+/* The table entry of live block p, its guards checked; anything else is
+ * reported, then abort. what is "free" or "realloc". dbg_lock held. */
+static rc_ptrmap_entry *live_entry(void *p, const char *what) {
     rc_ptrmap_entry *e = _rc_ptrmap_get(&dbg_live, (uintptr_t)p);
     if (!e) {
+        bool is_free = strcmp(what, "free") == 0;
         if (was_freed(p))
-            _rc_fatal("reclaim: heap corruption: double free of block %p (size %zu)", p, header_of(p)->size);
-        _rc_fatal("reclaim: heap corruption: free of %p, a pointer the heap never gave out", p);
+            _rc_fatal("reclaim: heap corruption: %s block %p (size %zu)",
+                      is_free ? "double free of" : "realloc of freed", p, header_of(p)->size);
+        _rc_fatal("reclaim: heap corruption: %s of %p, a pointer the heap never gave out", what, p);
     }
-    check_pads(p, "rc_free");
+    check_pads(p, strcmp(what, "free") == 0 ? "rc_free" : "rc_realloc");
+    return e;
+}
+
+void _rc_debug_free(void *p) {
+    pthread_mutex_lock(&dbg_lock);
+    rc_ptrmap_entry *e = live_entry(p, "free");
     _rc_ptrmap_del(&dbg_live, e);
     dbg_header *h = header_of(p);
     h->state = STATE_FREED;
@@ -186,13 +195,7 @@ void _rc_debug_free(void *p) {
 void *_rc_debug_realloc(void *p, size_t size) {
     if (!p) return _rc_debug_malloc(size, RC_ALIGNMENT, false);
     pthread_mutex_lock(&dbg_lock);
-    rc_ptrmap_entry *e = _rc_ptrmap_get(&dbg_live, (uintptr_t)p);
-    if (!e) {
-        if (was_freed(p))
-            _rc_fatal("reclaim: heap corruption: realloc of freed block %p (size %zu)", p, header_of(p)->size);
-        _rc_fatal("reclaim: heap corruption: realloc of %p, a pointer the heap never gave out", p);
-    }
-    check_pads(p, "rc_realloc");
+    live_entry(p, "realloc");
     size_t old = header_of(p)->size;
     pthread_mutex_unlock(&dbg_lock);
     void *n = _rc_debug_malloc(size, RC_ALIGNMENT, false);

@@ -307,9 +307,7 @@ size_t _rc_heap_count(size_t *abandoned) {
 }
 
 void _rc_heap_note_peak(void) {
-    size_t large = 0;
-    _rc_large_stats(NULL, &large, NULL, NULL);
-    size_t live = atomic_load_explicit(&_rc_span_bytes, RELAXED) + large;
+    size_t live = atomic_load_explicit(&_rc_span_bytes, RELAXED) + _rc_large_bytes();
     size_t peak = atomic_load_explicit(&_rc_bytes_peak, RELAXED);
     while (live > peak && !atomic_compare_exchange_weak_explicit(&_rc_bytes_peak, &peak, live, RELAXED, RELAXED)) {
     }

@@ -46,6 +46,13 @@ static struct {
     size_t cached_bytes;
 } L;
 
+/* L.bytes, readable without the lock (for the peak noted on hot paths). */
+static _Atomic(size_t) large_bytes_now;
+
+static void bytes_changed(void) { atomic_store_explicit(&large_bytes_now, L.bytes, memory_order_relaxed); }
+
+size_t _rc_large_bytes(void) { return atomic_load_explicit(&large_bytes_now, memory_order_relaxed); }
+
 static void chunk_mark(const void *p, bool on) {
     uintptr_t c = (uintptr_t)p >> RC_ARENA_SHIFT;
     uint64_t bit = (uint64_t)1 << (c & 63);
@@ -125,6 +132,7 @@ void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
     _rc_ptrmap_put(&L.live, (uintptr_t)base, map, 0);
     L.blocks++;
     L.bytes += map;
+    bytes_changed();
     chunk_mark(base, true);
     pthread_mutex_unlock(&large_lock);
     _rc_heap_note_peak();
@@ -161,6 +169,7 @@ void _rc_large_free(void *p) {
     chunk_mark(p, false);
     L.blocks--;
     L.bytes -= map;
+    bytes_changed();
     pthread_mutex_unlock(&large_lock);
     release_mapping(p, map);
 }
@@ -187,6 +196,7 @@ static void *grow_into_cache(void *p, size_t map, size_t need) {
     _rc_ptrmap_put(&L.live, (uintptr_t)c.base, c.size, 0);
     chunk_mark(c.base, true);
     L.bytes = L.bytes - map + c.size;
+    bytes_changed();
     pthread_mutex_unlock(&large_lock);
     memcpy(c.base, p, map);
     release_mapping(p, map);
@@ -251,6 +261,7 @@ void *_rc_large_realloc(void *p, size_t size) {
     _rc_ptrmap_put(&L.live, (uintptr_t)q, need, 0);
     chunk_mark(q, true);
     L.bytes = L.bytes - map + need;
+    bytes_changed();
     pthread_mutex_unlock(&large_lock);
     _rc_heap_note_peak();
     return q;

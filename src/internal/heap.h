@@ -342,6 +342,8 @@ RC_INTERNAL bool _rc_large_owns(const void *p);
 RC_INTERNAL void *_rc_large_realloc(void *p, size_t size);
 RC_INTERNAL size_t _rc_large_trim(bool force);
 RC_INTERNAL void _rc_large_stats(size_t *blocks, size_t *bytes, size_t *usable, size_t *cached);
+/* Bytes of live large blocks, without taking the large lock. */
+RC_INTERNAL size_t _rc_large_bytes(void);
 RC_INTERNAL void _rc_large_fork_prepare(void);
 RC_INTERNAL void _rc_large_fork_parent(void);
 RC_INTERNAL void _rc_large_fork_child(void);

@@ -79,9 +79,9 @@ struct rc_heap;
  *   owner == H                  iff the pool is in H->queues[cls]
  *   owner == H | RC_OWNER_FULL  iff the pool is in H->full; then xfree has
  *        RC_XFREE_NOTIFY until the first remote free clears it
- *   owner (but for the FULL bit) and block_size never change while any
- *   block of the pool is live, so a remote thread holding a live block may
- *   read them without a lock.
+ *   owner (but for the FULL bit), cls and magic never change, and limit
+ *   and capacity only grow, while any block of the pool is live, so a
+ *   remote thread holding a live block may read them without a lock.
  */
 typedef struct rc_pool {
     rc_block *free;             /* owner only: ready blocks */
@@ -273,7 +273,6 @@ typedef struct rc_heap {
     bool lost;                             /* fork child: owner thread gone
                                               mid-operation; never adopted */
     bool is_empty;                         /* the static placeholder heap */
-    uint32_t slow_count;
     struct rc_heap *next_all;              /* all heaps (arena lock) */
     struct rc_heap *next_abandoned;        /* arena lock */
 } rc_heap;

@@ -76,8 +76,10 @@ RC_API void *rc_realloc(void *p, size_t size) RC_MALLOC_LIKE;
 RC_API void *rc_aligned_alloc(size_t alignment, size_t size) RC_MALLOC_LIKE;
 
 /* Free a block from this heap, from any thread. NULL is fine. A pointer the
- * heap never gave out is reported on stderr and ignored (the debug allocator
- * aborts instead). */
+ * heap never gave out (outside its memory, into the middle of a block, or a
+ * block not handed out yet) is reported on stderr, sets rc_last_error and is
+ * ignored. A second free of the same block is not detected in the default
+ * mode: RECLAIM_MALLOC=debug reports it, with the other misuses, and aborts. */
 RC_API void rc_free(void *p);
 
 /* Bytes usable in the block p (at least what was asked). 0 for NULL and for

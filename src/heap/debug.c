@@ -206,19 +206,11 @@ void *_rc_debug_realloc(void *p, size_t size) {
 }
 
 size_t _rc_debug_usable(const void *p) {
-    pthread_mutex_lock(&dbg_lock);
-    rc_ptrmap_entry *e = _rc_ptrmap_get(&dbg_live, (uintptr_t)p);
-    size_t n = e ? e->a : 0;
-    pthread_mutex_unlock(&dbg_lock);
-    return n;
+    size_t n = 0;
+    return _rc_ptrmap_find(&dbg_lock, &dbg_live, (uintptr_t)p, &n) ? n : 0;
 }
 
-bool _rc_debug_owns(const void *p) {
-    pthread_mutex_lock(&dbg_lock);
-    bool yes = _rc_ptrmap_get(&dbg_live, (uintptr_t)p) != NULL;
-    pthread_mutex_unlock(&dbg_lock);
-    return yes;
-}
+bool _rc_debug_owns(const void *p) { return _rc_ptrmap_find(&dbg_lock, &dbg_live, (uintptr_t)p, NULL); }
 
 void _rc_debug_flush(void) {
     pthread_mutex_lock(&dbg_lock);

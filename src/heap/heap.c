@@ -407,7 +407,6 @@ static inline void *core_malloc(size_t size) {
     return core_malloc_slow(size);
 }
 
-void *_rc_core_malloc(size_t size) { return core_malloc(size); }
 
 void *_rc_core_aligned(size_t alignment, size_t size) {
     if (alignment <= RC_ALIGNMENT) return core_malloc(size);
@@ -645,8 +644,14 @@ static RC_NOINLINE int mode_slow(void) {
     return MODE();
 }
 
+/* The allocator mode, starting the library first if it has not started. */
+static inline int mode(void) {
+    int m = MODE();
+    return m == RC_MODE_FAST ? m : mode_slow();
+}
+
 static RC_NOINLINE void *malloc_slow(size_t size) {
-    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
+    switch (mode()) {
     case RC_MODE_DEBUG: return _rc_debug_malloc(size, RC_ALIGNMENT, false);
     case RC_MODE_SYSTEM: return _rc_system_malloc(size, RC_ALIGNMENT, false);
     default: return core_malloc_slow(size);
@@ -661,7 +666,7 @@ void *rc_malloc(size_t size) {
 
 static RC_NOINLINE void free_slow(void *p) {
     if (!p) return;
-    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
+    switch (mode()) {
     case RC_MODE_DEBUG: _rc_debug_free(p); break;
     case RC_MODE_SYSTEM: _rc_system_free(p); break;
     default: core_free_slow(p); break;
@@ -680,7 +685,7 @@ void *rc_calloc(size_t count, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
+    switch (mode()) {
     case RC_MODE_DEBUG: return _rc_debug_malloc(total, RC_ALIGNMENT, true);
     case RC_MODE_SYSTEM: return _rc_system_malloc(total, RC_ALIGNMENT, true);
     default: break;
@@ -692,7 +697,7 @@ void *rc_calloc(size_t count, size_t size) {
 }
 
 void *rc_realloc(void *p, size_t size) {
-    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
+    switch (mode()) {
     case RC_MODE_DEBUG: return _rc_debug_realloc(p, size);
     case RC_MODE_SYSTEM: return _rc_system_realloc(p, size);
     default: return _rc_core_realloc(p, size);
@@ -710,7 +715,7 @@ void *rc_aligned_alloc(size_t alignment, size_t size) {
 
 void *_rc_aligned_any(size_t alignment, size_t size) {
     if (alignment < RC_ALIGNMENT) alignment = RC_ALIGNMENT;
-    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
+    switch (mode()) {
     case RC_MODE_DEBUG: return _rc_debug_malloc(size, alignment, false);
     case RC_MODE_SYSTEM: return _rc_system_malloc(size, alignment, false);
     default: return _rc_core_aligned(alignment, size);
@@ -719,7 +724,7 @@ void *_rc_aligned_any(size_t alignment, size_t size) {
 
 size_t rc_usable_size(const void *p) {
     if (!p) return 0;
-    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
+    switch (mode()) {
     case RC_MODE_DEBUG: return _rc_debug_usable(p);
     case RC_MODE_SYSTEM: return _rc_system_usable(p);
     default: return _rc_core_usable(p);
@@ -728,7 +733,7 @@ size_t rc_usable_size(const void *p) {
 
 bool rc_owns(const void *p) {
     if (!p) return false;
-    switch (MODE() == RC_MODE_FAST ? RC_MODE_FAST : mode_slow()) {
+    switch (mode()) {
     case RC_MODE_DEBUG: return _rc_debug_owns(p);
     case RC_MODE_SYSTEM: return _rc_system_owns(p);
     default: return _rc_core_owns(p);

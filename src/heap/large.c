@@ -205,11 +205,8 @@ static void *grow_into_cache(void *p, size_t map, size_t need) {
 }
 
 size_t _rc_large_usable(const void *p) {
-    pthread_mutex_lock(&large_lock);
-    rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
-    size_t n = e ? e->a : 0;
-    pthread_mutex_unlock(&large_lock);
-    return n;
+    size_t n = 0;
+    return _rc_ptrmap_find(&large_lock, &L.live, (uintptr_t)p, &n) ? n : 0;
 }
 
 bool _rc_large_owns(const void *p) { return _rc_large_usable(p) != 0; }

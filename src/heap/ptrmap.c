@@ -78,6 +78,14 @@ void _rc_ptrmap_put(rc_ptrmap *m, uintptr_t key, size_t a, size_t b) {
     m->pending--;
 }
 
+bool _rc_ptrmap_find(pthread_mutex_t *lock, const rc_ptrmap *m, uintptr_t key, size_t *a) {
+    pthread_mutex_lock(lock);
+    rc_ptrmap_entry *e = _rc_ptrmap_get(m, key);
+    if (e && a) *a = e->a;
+    pthread_mutex_unlock(lock);
+    return e != NULL;
+}
+
 void _rc_ptrmap_del(rc_ptrmap *m, rc_ptrmap_entry *e) {
     e->key = KEY_DELETED;
     m->count--;

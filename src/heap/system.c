@@ -119,19 +119,11 @@ void *_rc_system_realloc(void *p, size_t size) {
 }
 
 size_t _rc_system_usable(const void *p) {
-    pthread_mutex_lock(&sys_lock);
-    rc_ptrmap_entry *e = _rc_ptrmap_get(&sys_live, (uintptr_t)p);
-    size_t n = e ? e->a : 0;
-    pthread_mutex_unlock(&sys_lock);
-    return n;
+    size_t n = 0;
+    return _rc_ptrmap_find(&sys_lock, &sys_live, (uintptr_t)p, &n) ? n : 0;
 }
 
-bool _rc_system_owns(const void *p) {
-    pthread_mutex_lock(&sys_lock);
-    bool yes = _rc_ptrmap_get(&sys_live, (uintptr_t)p) != NULL;
-    pthread_mutex_unlock(&sys_lock);
-    return yes;
-}
+bool _rc_system_owns(const void *p) { return _rc_ptrmap_find(&sys_lock, &sys_live, (uintptr_t)p, NULL); }
 
 void _rc_system_fork_prepare(void) { pthread_mutex_lock(&sys_lock); }
 void _rc_system_fork_parent(void) { pthread_mutex_unlock(&sys_lock); }

@@ -286,7 +286,6 @@ enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM =
 
 /* The core allocator (no mode dispatch): used by the public functions in
  * fast mode and by the debug layer underneath its own bookkeeping. */
-RC_INTERNAL void *_rc_core_malloc(size_t size);
 RC_INTERNAL void *_rc_core_aligned(size_t alignment, size_t size);
 RC_INTERNAL void _rc_core_free(void *p);
 RC_INTERNAL size_t _rc_core_usable(const void *p);
@@ -329,6 +328,9 @@ RC_INTERNAL void _rc_ptrmap_put(rc_ptrmap *m, uintptr_t key, size_t a, size_t b)
 /* The entry of key, or NULL. Valid until the next reserve. */
 RC_INTERNAL rc_ptrmap_entry *_rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key);
 RC_INTERNAL void _rc_ptrmap_del(rc_ptrmap *m, rc_ptrmap_entry *e);
+/* Look key up under lock: true when present, with its first word in *a
+ * (a may be NULL). */
+RC_INTERNAL bool _rc_ptrmap_find(pthread_mutex_t *lock, const rc_ptrmap *m, uintptr_t key, size_t *a);
 
 /* ====================================================================
  * Large blocks (large.c)

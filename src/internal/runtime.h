@@ -44,8 +44,6 @@ RC_INTERNAL void _rc_options_init(void);
 RC_INTERNAL int64_t _rc_option(rc_option_id id);
 /* Test hook: re-read the environment (tests change variables). */
 RC_INTERNAL void _rc_options_reload(void);
-/* Print the options table (name, value, accepted forms) to out. */
-RC_INTERNAL void _rc_options_print(FILE *out);
 
 /* ---- error.c: the one error path --------------------------------------- */
 

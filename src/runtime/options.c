@@ -138,14 +138,3 @@ void _rc_options_reload(void) {
     _rc_options_init();
     read_all();
 }
-
-void _rc_options_print(FILE *out) {
-    _rc_options_init();
-    for (int i = 0; i < RC_OPT_COUNT; i++) {
-        const option_desc *o = &table[i];
-        if (o->kind == KIND_CHOICE)
-            fprintf(out, "%-26s %-10s %s (%s)\n", o->name, o->choices[values[i]], o->doc, o->forms);
-        else
-            fprintf(out, "%-26s %-10lld %s (%s)\n", o->name, (long long)values[i], o->doc, o->forms);
-    }
-}

@@ -62,6 +62,8 @@ _Atomic(size_t) _rc_bytes_peak;
 static _Atomic(rc_heap *) all_heaps;
 static rc_heap *abandoned_heaps;
 static size_t abandoned_count;
+/* Object heaps no world uses any more, for reuse (arena lock). */
+static rc_heap *spare_object_heaps;
 /* Metadata memory for heap structs (under the arena lock). */
 static uint8_t *meta_next, *meta_end;
 
@@ -220,7 +222,7 @@ static size_t heap_collect(rc_heap *h, bool force, bool locked) {
             rc_pool *next = pool->next;
             _rc_pool_collect(pool);
             if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, force, locked);
-            else if (force) purged += _rc_pool_purge_pages(pool);
+            else if (force && !h->objects) purged += _rc_pool_purge_pages(pool);
             pool = next;
         }
     }
@@ -230,7 +232,7 @@ static size_t heap_collect(rc_heap *h, bool force, bool locked) {
         if (_rc_pool_collect(pool)) {
             pool_unfull(h, pool);
             if (atomic_load_explicit(&pool->used, RELAXED) == 0) pool_retire(h, pool, force, locked);
-            else if (force) purged += _rc_pool_purge_pages(pool);
+            else if (force && !h->objects) purged += _rc_pool_purge_pages(pool);
         }
         pool = next;
     }
@@ -299,7 +301,7 @@ size_t _rc_heap_count(size_t *abandoned) {
     size_t n = 0;
     pthread_mutex_lock(&_rc_arena_lock);
     for (rc_heap *h = atomic_load_explicit(&all_heaps, memory_order_acquire); h; h = h->next_all)
-        if (!h->lost) n++;
+        if (!h->lost && !h->objects) n++;
     size_t ab = abandoned_count;
     pthread_mutex_unlock(&_rc_arena_lock);
     if (abandoned) *abandoned = ab;
@@ -341,7 +343,7 @@ static RC_NOINLINE rc_pool *heap_find_pool(rc_heap *h, unsigned cls) {
     rc_pool *pool = q->first;
     while (pool) {
         rc_pool *next = pool->next;
-        if (pool->free || _rc_pool_collect(pool) || unpark(pool) || _rc_pool_extend(pool)) {
+        if (pool->free || _rc_pool_collect(pool) || unpark(pool) || _rc_pool_extend(pool, h->objects)) {
             if (pool != q->first) {
                 list_remove(q, pool);
                 queue_push_front(h, pool);
@@ -357,7 +359,7 @@ static RC_NOINLINE rc_pool *heap_find_pool(rc_heap *h, unsigned cls) {
     pool = _rc_arena_take_span(h, cls, _rc_class_pools[cls]);
     if (!pool) return NULL;
     queue_push_front(h, pool);
-    _rc_pool_extend(pool);
+    _rc_pool_extend(pool, h->objects);
     _rc_heap_note_peak();
     return pool;
 }
@@ -535,6 +537,62 @@ foreign:
     _rc_set_error("rc_realloc: %p was not allocated by reclaim", p);
     errno = EINVAL;
     return NULL;
+}
+/* }==== */
+
+/* {==== object heaps (see heap.h) ==== */
+
+rc_heap *_rc_heap_new_objects(void *world) {
+    _rc_heap_init();
+    pthread_mutex_lock(&_rc_arena_lock);
+    rc_heap *h = spare_object_heaps;
+    if (h) spare_object_heaps = h->next_abandoned;
+    else h = heap_new_locked();
+    if (h) {
+        h->next_abandoned = NULL;
+        h->objects = true;
+        h->world = world;
+    }
+    pthread_mutex_unlock(&_rc_arena_lock);
+    if (!h) errno = ENOMEM;
+    return h;
+}
+
+void *_rc_heap_alloc_in(rc_heap *h, size_t size) {
+    assert(size <= RC_MEDIUM_MAX);
+    void *b = malloc_fast(h, size);
+    return b ? b : alloc_class(h, _rc_class_of(size));
+}
+
+void _rc_heap_free_in(rc_heap *owner, void *p) {
+    if (owner && free_fast(owner, p)) return;
+    rc_pool *pool = _rc_pool_of(p);
+    if (owner && _rc_pool_heap(pool) == owner) local_free(owner, pool, p, false);
+    else remote_free(pool, p);
+}
+
+void _rc_heap_reclaim(rc_heap *h, bool all) { heap_collect(h, all, false); }
+
+void _rc_heap_recycle(rc_heap *h) {
+    assert(h->objects && _rc_heap_is_unused(h));
+    pthread_mutex_lock(&_rc_arena_lock);
+    h->world = NULL;
+    h->next_abandoned = spare_object_heaps;
+    spare_object_heaps = h;
+    pthread_mutex_unlock(&_rc_arena_lock);
+}
+
+bool _rc_heap_is_unused(const rc_heap *h) {
+    if (h->full.first || atomic_load_explicit(&((rc_heap *)h)->delayed, RELAXED)) return false;
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
+        if (h->queues[c].first) return false;
+    return true;
+}
+
+void _rc_heap_pools(rc_heap *h, rc_span_visit fn, void *arg) {
+    for (unsigned c = 0; c < RC_SIZE_CLASSES; c++)
+        for (rc_pool *pool = h->queues[c].first; pool; pool = pool->next) fn(pool, arg);
+    for (rc_pool *pool = h->full.first; pool; pool = pool->next) fn(pool, arg);
 }
 /* }==== */
 

@@ -69,7 +69,7 @@ void _rc_classes_init(void) {
     }
 }
 
-bool _rc_pool_extend(rc_pool *pool) {
+bool _rc_pool_extend(rc_pool *pool, bool objects) {
     uint32_t cap = atomic_load_explicit(&pool->capacity, memory_order_relaxed);
     uint32_t left = _rc_pool_reserved(pool) - cap;
     if (left == 0) return false;
@@ -81,6 +81,8 @@ bool _rc_pool_extend(rc_pool *pool) {
     uint8_t *last = first + (size_t)(n - 1) * bs;
     for (uint8_t *p = first; p < last; p += bs) ((rc_block *)p)->next = (rc_block *)(p + bs);
     ((rc_block *)last)->next = pool->free;
+    if (objects)
+        for (uint8_t *p = first; p <= last; p += bs) ((uintptr_t *)p)[1] = 0;
     pool->free = (rc_block *)first;
     atomic_store_explicit(&pool->capacity, (uint16_t)(cap + n), memory_order_relaxed);
     atomic_store_explicit(&pool->limit, (cap + n - 1) * _rc_class_r[pool->cls], memory_order_relaxed);

@@ -233,8 +233,10 @@ static inline unsigned _rc_class_of(size_t size) {
 }
 
 RC_INTERNAL void _rc_classes_init(void);
-/* Carve more blocks onto pool->free; false when the pool is exhausted. */
-RC_INTERNAL bool _rc_pool_extend(rc_pool *pool);
+/* Carve more blocks onto pool->free; false when the pool is exhausted.
+ * With objects, word 1 (offset 8: an object's type word) of each new block
+ * is zeroed, so a walk of the pool reads it as "no object". */
+RC_INTERNAL bool _rc_pool_extend(rc_pool *pool, bool objects);
 /* Move remote frees onto pool->free. Returns blocks collected. */
 RC_INTERNAL size_t _rc_pool_collect(rc_pool *pool);
 /* Purge the OS pages of a pool in use that hold only free blocks (trim).
@@ -273,6 +275,9 @@ typedef struct rc_heap {
     bool lost;                             /* fork child: owner thread gone
                                               mid-operation; never adopted */
     bool is_empty;                         /* the static placeholder heap */
+    bool objects;                          /* holds rc objects (see below) */
+    void *world;                           /* objects: the collector world
+                                              that owns it (rc_world) */
     struct rc_heap *next_all;              /* all heaps (arena lock) */
     struct rc_heap *next_abandoned;        /* arena lock */
 } rc_heap;
@@ -391,6 +396,33 @@ RC_INTERNAL bool _rc_system_owns(const void *p);
 RC_INTERNAL void _rc_system_fork_prepare(void);
 RC_INTERNAL void _rc_system_fork_parent(void);
 RC_INTERNAL void _rc_system_fork_child(void);
+
+/*
+ * Object heaps (heap.c). The objects of one collector world live in pools
+ * of their own: an rc_heap with `objects` set, not tied to a thread's TLS
+ * and never adopted by another thread. Its owner is whoever acts for the
+ * world (the world's thread, or the holder of the orphan lock). Its pools
+ * are never purged while in use, and every block below a pool's capacity
+ * has a zero word 1 unless it holds a live object, so the collector finds
+ * objects by walking the pools (_rc_heap_pools).
+ */
+RC_INTERNAL rc_heap *_rc_heap_new_objects(void *world);
+/* A block of size <= RC_MEDIUM_MAX from h (the caller owns h), or NULL with
+ * errno = ENOMEM. */
+RC_INTERNAL void *_rc_heap_alloc_in(rc_heap *h, size_t size);
+/* Free p, a block of an object heap. owner is the heap the caller acts as
+ * owner of (or NULL): p's pool is taken back directly when it belongs to
+ * owner, otherwise through the lock-free remote path. */
+RC_INTERNAL void _rc_heap_free_in(rc_heap *owner, void *p);
+/* The owner takes remote frees back and returns empty pools (all of them,
+ * or all but the last of each class). */
+RC_INTERNAL void _rc_heap_reclaim(rc_heap *h, bool all);
+/* Keep an unused object heap for the next _rc_heap_new_objects. */
+RC_INTERNAL void _rc_heap_recycle(rc_heap *h);
+/* True when h holds no pool (and so no block). */
+RC_INTERNAL bool _rc_heap_is_unused(const rc_heap *h);
+/* Visit every pool (span head) of h: its queues and its full list. */
+RC_INTERNAL void _rc_heap_pools(rc_heap *h, rc_span_visit fn, void *arg);
 
 /* Validate the whole heap (arenas, and the calling thread's pools). */
 RC_INTERNAL bool _rc_heap_validate(void);

@@ -30,8 +30,14 @@ typedef enum rc_option_id {
     RC_OPT_HEAP_RETAIN,   /* RECLAIM_HEAP_RETAIN: bytes of free memory kept resident */
     RC_OPT_LARGE_CACHE,   /* RECLAIM_LARGE_CACHE: freed large mappings kept for reuse */
     RC_OPT_DEBUG_QUARANTINE, /* RECLAIM_DEBUG_QUARANTINE: freed blocks held by the debug allocator */
+    RC_OPT_GC_THRESHOLD,  /* RECLAIM_GC_THRESHOLD: t0,t1,t2 (packed: RC_OPT_UNPACK3) */
+    RC_OPT_GC_DEBUG,      /* RECLAIM_GC_DEBUG: RC_GC_DEBUG_* flags */
+    RC_OPT_LEAKCHECK,     /* RECLAIM_LEAKCHECK: report live objects at exit */
     RC_OPT_COUNT
 } rc_option_id;
+
+/* RC_OPT_GC_THRESHOLD holds three 21-bit numbers. */
+#define RC_OPT_UNPACK3(v, i) ((size_t)(((uint64_t)(v) >> (21 * (i))) & 0x1FFFFF))
 
 /* Values of RC_OPT_MALLOC. */
 enum { RC_MALLOC_DEFAULT = 0, RC_MALLOC_DEBUG = 1, RC_MALLOC_SYSTEM = 2 };
@@ -59,6 +65,9 @@ RC_INTERNAL _Noreturn void _rc_fatal(const char *fmt, ...) RC_PRINTF(1, 2);
 
 /* Start-up work once the options are read (called by the heap's init). */
 RC_INTERNAL void _rc_runtime_start(void);
+/* Work of the upper layers for rc_shutdown (the final collection and the
+ * exit reports), set when the first object is made; NULL before. */
+RC_INTERNAL extern void (*_rc_shutdown_hook)(void);
 /* Monotonic clock in nanoseconds. */
 RC_INTERNAL uint64_t _rc_now_ns(void);
 

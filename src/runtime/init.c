@@ -7,7 +7,8 @@
  * is registered with atexit at that point; it prints the heap statistics
  * when RECLAIM_MALLOCSTATS is on, to a copy of stderr taken at start-up:
  * programs such as sort close stderr in their own exit handlers, which run
- * before ours. Later layers add their exit work here.
+ * before ours. The object layers' exit work (final collection, pending
+ * finalizers, leak report) runs first, through _rc_shutdown_hook.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -25,6 +26,7 @@ uint64_t _rc_now_ns(void) {
 }
 
 static int report_fd = -1;
+void (*_rc_shutdown_hook)(void);
 
 void _rc_runtime_start(void) {
     if (_rc_option(RC_OPT_MALLOCSTATS)) report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -33,6 +35,7 @@ void _rc_runtime_start(void) {
 void rc_shutdown(void) {
     static _Atomic(int) done;
     if (atomic_exchange(&done, 1)) return;
+    if (_rc_shutdown_hook) _rc_shutdown_hook();
     if (_rc_option(RC_OPT_MALLOCSTATS)) {
         FILE *out = report_fd >= 0 ? fdopen(report_fd, "w") : NULL;
         rc_heap_print_stats(out ? out : stderr);

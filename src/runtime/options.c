@@ -18,36 +18,48 @@
 
 #include "internal/runtime.h"
 
-typedef enum { KIND_CHOICE, KIND_SWITCH, KIND_SIZE, KIND_COUNT, KIND_MS } option_kind;
+typedef enum { KIND_CHOICE, KIND_SWITCH, KIND_SIZE, KIND_COUNT, KIND_MS, KIND_COUNTS3, KIND_FLAGS } option_kind;
 
 typedef struct option_desc {
     const char *name;
     option_kind kind;
     int64_t def;
     int64_t max;                  /* counts and ms: largest accepted */
-    const char *const *choices;   /* KIND_CHOICE: NULL-terminated */
+    const char *const *choices;   /* KIND_CHOICE, KIND_FLAGS: NULL-terminated */
+    const int64_t *flag_values;   /* KIND_FLAGS: the value of each choice */
     const char *forms;            /* what the warning says is accepted */
     const char *doc;
 } option_desc;
 
 static const char *const malloc_choices[] = {"default", "debug", "malloc", NULL};
+static const char *const gc_debug_names[] = {"stats", "collectable", "uncollectable", "saveall", "leak", NULL};
+static const int64_t gc_debug_values[] = {RC_GC_DEBUG_STATS, RC_GC_DEBUG_COLLECTABLE, RC_GC_DEBUG_UNCOLLECTABLE,
+                                          RC_GC_DEBUG_SAVEALL, RC_GC_DEBUG_LEAK};
 
 static const option_desc table[RC_OPT_COUNT] = {
-    [RC_OPT_MALLOC] = {"RECLAIM_MALLOC", KIND_CHOICE, RC_MALLOC_DEFAULT, 0, malloc_choices,
+    [RC_OPT_MALLOC] = {"RECLAIM_MALLOC", KIND_CHOICE, RC_MALLOC_DEFAULT, 0, malloc_choices, NULL,
                        "default, debug or malloc", "which allocator serves the heap API"},
-    [RC_OPT_MALLOCSTATS] = {"RECLAIM_MALLOCSTATS", KIND_SWITCH, 0, 1, NULL, "1/0, yes/no, on/off or true/false",
+    [RC_OPT_MALLOCSTATS] = {"RECLAIM_MALLOCSTATS", KIND_SWITCH, 0, 1, NULL, NULL, "1/0, yes/no, on/off or true/false",
                             "print heap statistics on stderr at exit"},
-    [RC_OPT_PURGE_DELAY] = {"RECLAIM_PURGE_DELAY", KIND_MS, 10, 3600000, NULL,
+    [RC_OPT_PURGE_DELAY] = {"RECLAIM_PURGE_DELAY", KIND_MS, 10, 3600000, NULL, NULL,
                             "milliseconds from 0 to 3600000, e.g. 10 or 10ms",
                             "how long a free pool stays resident before it is purged"},
-    [RC_OPT_HEAP_RETAIN] = {"RECLAIM_HEAP_RETAIN", KIND_SIZE, 64 << 20, 0, NULL,
+    [RC_OPT_HEAP_RETAIN] = {"RECLAIM_HEAP_RETAIN", KIND_SIZE, 64 << 20, 0, NULL, NULL,
                             "a size in bytes with an optional K, M, G or T suffix, e.g. 64M",
                             "free memory kept resident between trims at most"},
-    [RC_OPT_LARGE_CACHE] = {"RECLAIM_LARGE_CACHE", KIND_COUNT, 8, 16, NULL, "a count from 0 to 16",
+    [RC_OPT_LARGE_CACHE] = {"RECLAIM_LARGE_CACHE", KIND_COUNT, 8, 16, NULL, NULL, "a count from 0 to 16",
                             "freed large mappings kept for reuse"},
-    [RC_OPT_DEBUG_QUARANTINE] = {"RECLAIM_DEBUG_QUARANTINE", KIND_COUNT, 1024, 4096, NULL,
+    [RC_OPT_DEBUG_QUARANTINE] = {"RECLAIM_DEBUG_QUARANTINE", KIND_COUNT, 1024, 4096, NULL, NULL,
                                  "a count from 0 to 4096",
                                  "freed blocks the debug allocator holds before reuse"},
+    [RC_OPT_GC_THRESHOLD] = {"RECLAIM_GC_THRESHOLD", KIND_COUNTS3, 700 | (10 << 21) | ((int64_t)10 << 42), 2097151,
+                             NULL, NULL, "three counts up to 2097151 separated by commas, e.g. 700,10,10",
+                             "the collector's thresholds (rc_gc_set_threshold)"},
+    [RC_OPT_GC_DEBUG] = {"RECLAIM_GC_DEBUG", KIND_FLAGS, 0, 0, gc_debug_names, gc_debug_values,
+                         "a comma-separated list of stats, collectable, uncollectable, saveall, leak",
+                         "the collector's debug flags (rc_gc_set_debug)"},
+    [RC_OPT_LEAKCHECK] = {"RECLAIM_LEAKCHECK", KIND_SWITCH, 0, 1, NULL, NULL, "1/0, yes/no, on/off or true/false",
+                          "print the objects still alive, by type, at exit"},
 };
 
 static int64_t values[RC_OPT_COUNT];
@@ -102,6 +114,33 @@ static bool parse(const option_desc *o, const char *s, int64_t *out) {
         if (*end == 'b' || *end == 'B') end++;
         if (*end != '\0' || v > (UINT64_MAX >> 1) >> shift) return false;
         *out = (int64_t)(v << shift);
+        return true;
+    }
+    case KIND_COUNTS3: {
+        int64_t packed = 0;
+        for (int i = 0; i < 3; i++) {
+            if (!parse_u64(s, &v, &end) || v > (uint64_t)o->max) return false;
+            packed |= (int64_t)v << (21 * i);
+            if (i < 2 && *end != ',') return false;
+            s = end + (i < 2);
+        }
+        if (*end != '\0') return false;
+        *out = packed;
+        return true;
+    }
+    case KIND_FLAGS: {
+        int64_t flags = 0;
+        while (*s) {
+            size_t n = strcspn(s, ",");
+            int i;
+            for (i = 0; o->choices[i]; i++)
+                if (strlen(o->choices[i]) == n && strncasecmp(s, o->choices[i], n) == 0) break;
+            if (!o->choices[i]) return false;
+            flags |= o->flag_values[i];
+            s += n;
+            if (*s == ',') s++;
+        }
+        *out = flags;
         return true;
     }
     case KIND_COUNT:

@@ -1,0 +1,363 @@
+/*
+ * collect.c — the cycle collector's algorithm: one collection of one
+ * world. The surface (thresholds, callbacks, stats, freeze, the gc-module
+ * functions) is gc.c; the essay with the full story is docs/gc.md.
+ *
+ * What is collected. Generation g's collection examines every tracked
+ * object of generations 0..g of the world. The young generations are side
+ * vectors, so a young collection touches only them; a full collection
+ * walks the world's pools and large objects and takes every tracked object
+ * that is not frozen. No object carries list links: the set is marked in
+ * the headers (COLLECTING), and gc_aux holds gc_refs.
+ *
+ * The steps, as CPython 3.11's gc_collect_main:
+ *   1. gather   mark each examined object COLLECTING, gc_refs = refcount
+ *   2. subtract for each, traverse and decrement gc_refs of every examined
+ *               object it refers to: what is left counts references from
+ *               outside the set (other generations, untracked objects,
+ *               frozen objects, C variables)
+ *   3. mark     objects with gc_refs > 0 are reachable, and so is all they
+ *               reach inside the set: an explicit stack, no recursion
+ *   4. sweep    reachable ones leave the set and move to generation g + 1
+ *               (g = 2 stays 2); the rest form the unreachable list
+ *   5. hold     the collector takes a reference to each unreachable object,
+ *               so nothing it still has to look at is freed under it by the
+ *               user code of the next steps (gc_aux becomes the slot in the
+ *               unreachable list; a release that finds COLLECTING set
+ *               clears its slot)
+ *   6. weakrefs weak references to unreachable objects are cleared; the
+ *               callbacks of those that are not themselves garbage run
+ *   7. finalize finalize each unreachable object not finalized yet, once
+ *   8. resurrect gc_refs again, over the unreachable list only, minus the
+ *               hold: an object a finalizer made reachable, and all it
+ *               reaches, survive intact (finalized, not finalized again)
+ *   9. clear    SAVEALL: every object moves to the garbage list (keeping the
+ *               hold as its reference). Otherwise clear() each object, then
+ *               drop the holds: the cycles fall apart by reference counting,
+ *               and each object is released as any other (finalize does not
+ *               run again, destroy runs, memory is freed).
+ *  10. leftovers unreachable objects still alive after that (cycles whose
+ *               types have no clear) are uncollectable: they go to the
+ *               garbage list, in generation 2, as Python 2 kept its
+ *               uncollectable cycles.
+ *
+ * Invariants between steps: outside steps 1-4, the objects with
+ * COLLECTING set are exactly the non-NULL entries of the unreachable list,
+ * and each one's gc_aux is its slot there. Steps 1-4 run no user code but
+ * traverse, which must not change counts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+
+#include "internal/gc.h"
+
+typedef struct gc_run {
+    rc_world *w;
+    int gen;            /* generation collected */
+    unsigned target;    /* where survivors go */
+    bool full;          /* walk the pools instead of the young vectors */
+    rc_vec set;         /* a young collection's examined objects */
+    size_t examined;
+    size_t survivors;
+    rc_vec stack;       /* the marking stack */
+    rc_vec unreachable;
+} gc_run;
+
+/* {==== visiting the examined set ==== */
+
+typedef void (*set_fn)(gc_run *r, rc_object_head *h);
+
+typedef struct walk_arg {
+    gc_run *r;
+    set_fn fn;
+} walk_arg;
+
+static void walk_collecting(rc_object_head *h, void *arg) {
+    walk_arg *a = arg;
+    if (h->type_bits & RC_COLLECTING) a->fn(a->r, h);
+}
+
+static void for_each_examined(gc_run *r, set_fn fn) {
+    if (r->full) {
+        walk_arg a = {r, fn};
+        _rc_world_walk(r->w, walk_collecting, &a);
+        return;
+    }
+    for (size_t i = 0; i < r->set.len; i++) {
+        rc_object_head *h = _rc_head(r->set.items[i]);
+        if (h->type_bits & RC_COLLECTING) fn(r, h);
+    }
+}
+
+static void check_visited(const void *p) {
+    if (RC_OBJECT_CHECKS && !_rc_is_live_object(p))
+        _rc_fatal("reclaim: a traverse function visited %p, which is not a live object", p);
+}
+/* }==== */
+
+/* {==== steps 1-4 ==== */
+
+static void gather_one(rc_object_head *h, void *arg) {
+    gc_run *r = arg;
+    if ((h->type_bits & RC_TRACKED) && _rc_head_gen(h) != RC_GEN_PERMANENT && !(h->type_bits & RC_COLLECTING)) {
+        h->type_bits |= RC_COLLECTING;
+        h->gc_aux = h->refcnt;
+        r->examined++;
+    }
+}
+
+static int visit_subtract(void *obj, void *arg) {
+    (void)arg;
+    if (!obj) return 0;
+    check_visited(obj);
+    rc_object_head *h = _rc_head(obj);
+    if (h->type_bits & RC_COLLECTING) {
+        if (RC_OBJECT_CHECKS && h->gc_aux == 0)
+            _rc_fatal("reclaim: object %p (type %s) is visited by traverse more often than it is referenced: "
+                      "its count is too low or a traverse visits a reference it does not hold",
+                      obj, _rc_type_name(_rc_head_type(h)));
+        h->gc_aux--;
+    }
+    return 0;
+}
+
+static void subtract_one(gc_run *r, rc_object_head *h) {
+    (void)r;
+    _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, NULL);
+}
+
+static int visit_reach(void *obj, void *arg) {
+    if (!obj) return 0;
+    rc_object_head *h = _rc_head(obj);
+    if ((h->type_bits & (RC_COLLECTING | RC_REACHABLE)) == RC_COLLECTING) {
+        h->type_bits |= RC_REACHABLE;
+        rc_vec *stack = arg;
+        stack->items[stack->len++] = obj; /* reserved for every examined object */
+    }
+    return 0;
+}
+
+/* Mark everything reachable from the examined objects with gc_refs > 0. */
+static void mark_from(rc_vec *stack, rc_object_head *h) {
+    if (h->gc_aux == 0 || (h->type_bits & RC_REACHABLE)) return;
+    h->type_bits |= RC_REACHABLE;
+    stack->items[stack->len++] = _rc_payload(h);
+    while (stack->len) {
+        void *obj = stack->items[--stack->len];
+        _rc_head_type(_rc_head(obj))->traverse(obj, visit_reach, stack);
+    }
+}
+
+static void mark_one(gc_run *r, rc_object_head *h) { mark_from(&r->stack, h); }
+
+static void sweep_one(gc_run *r, rc_object_head *h) {
+    if (h->type_bits & RC_REACHABLE) {
+        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE);
+        _rc_world_place(r->w, h, r->target);
+        r->survivors++;
+    } else {
+        h->gc_aux = (uint32_t)r->unreachable.len;
+        r->unreachable.items[r->unreachable.len++] = _rc_payload(h); /* reserved */
+    }
+}
+
+/* Take the examined objects out of their generations and mark them. */
+static bool gather(gc_run *r) {
+    rc_world *w = r->w;
+    if (r->full) {
+        _rc_world_walk(w, gather_one, r);
+        for (unsigned g = 0; g < 2; g++) w->young[g].len = 0;
+        w->gen_size[0] = w->gen_size[1] = w->gen_size[2] = 0;
+    } else {
+        /* the vectors of generations 0..gen become the set */
+        if (r->gen == 1 && !_rc_vec_reserve(&w->young[1], w->young[0].len)) return false;
+        if (r->gen == 1) {
+            for (size_t i = 0; i < w->young[0].len; i++) w->young[1].items[w->young[1].len++] = w->young[0].items[i];
+            w->young[0].len = 0;
+        }
+        r->set = w->young[r->gen];
+        w->young[r->gen] = (rc_vec){0};
+        for (int g = 0; g <= r->gen; g++) w->gen_size[g] = 0;
+        for (size_t i = 0; i < r->set.len; i++) gather_one(_rc_head(r->set.items[i]), r);
+    }
+    return true;
+}
+
+/* Undo gather when memory for the marking runs out: everything survives. */
+static void abandon(gc_run *r) {
+    for_each_examined(r, sweep_one); /* REACHABLE is clear: make all reachable first */
+}
+
+static void mark_all_reachable(gc_run *r, rc_object_head *h) {
+    (void)r;
+    h->type_bits |= RC_REACHABLE;
+}
+/* }==== */
+
+/* {==== steps 5-10 ==== */
+
+static void debug_object(const char *what, void *obj) {
+    _rc_message("gc: %s <%s %p>", what, _rc_type_name(_rc_head_type(_rc_head(obj))), obj);
+}
+
+/* Remove the entries that are NULL or no longer COLLECTING; renumber. */
+static void compact_unreachable(rc_vec *u) {
+    size_t n = 0;
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        if (!obj || !(_rc_head(obj)->type_bits & RC_COLLECTING)) continue;
+        _rc_head(obj)->gc_aux = (uint32_t)n;
+        u->items[n++] = obj;
+    }
+    u->len = n;
+}
+
+static void handle_weakrefs(gc_run *r) {
+    rc_weakref *all = NULL, **tail = &all;
+    for (size_t i = 0; i < r->unreachable.len; i++) {
+        void *obj = r->unreachable.items[i];
+        if (!obj || !(_rc_head(obj)->type_bits & RC_WEAKREFS)) continue;
+        tail = _rc_weakref_clear(obj, true, tail);
+    }
+    if (all) _rc_weakref_run(all);
+}
+
+static void finalize_garbage(gc_run *r) {
+    for (size_t i = 0; i < r->unreachable.len; i++) {
+        void *obj = r->unreachable.items[i];
+        if (!obj) continue;
+        rc_object_head *h = _rc_head(obj);
+        const rc_type *t = _rc_head_type(h);
+        if (t->finalize && !(h->type_bits & RC_FINALIZED)) {
+            h->type_bits |= RC_FINALIZED;
+            t->finalize(obj);
+        }
+    }
+}
+
+/* Step 8: objects of the list that a finalizer made reachable survive. */
+static void handle_resurrected(gc_run *r) {
+    rc_vec *u = &r->unreachable;
+    compact_unreachable(u);
+    for (size_t i = 0; i < u->len; i++) {
+        rc_object_head *h = _rc_head(u->items[i]);
+        h->gc_aux = h->refcnt - 1; /* less the hold */
+    }
+    for (size_t i = 0; i < u->len; i++) {
+        rc_object_head *h = _rc_head(u->items[i]);
+        if (h->type_bits & RC_TRACKED) _rc_head_type(h)->traverse(u->items[i], visit_subtract, NULL);
+        else h->gc_aux = 1; /* untracked by a finalizer: the collector lets go of it */
+    }
+    r->stack.len = 0;
+    for (size_t i = 0; i < u->len; i++) mark_from(&r->stack, _rc_head(u->items[i]));
+    size_t n = 0;
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        rc_object_head *h = _rc_head(obj);
+        if (h->type_bits & RC_REACHABLE) {
+            h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE);
+            if (h->type_bits & RC_TRACKED) {
+                h->type_bits &= ~RC_TRACKED;
+                _rc_world_place(r->w, h, r->target);
+            }
+            h->refcnt--; /* the hold; others remain */
+            continue;
+        }
+        h->gc_aux = (uint32_t)n;
+        u->items[n++] = obj;
+    }
+    u->len = n;
+}
+
+static void to_garbage(gc_run *r, void *obj) {
+    rc_object_head *h = _rc_head(obj);
+    h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+    _rc_world_place(r->w, h, 2);
+    if (!_rc_vec_push(&r->w->garbage, obj)) h->refcnt--; /* no room: it stays alive, unlisted */
+}
+
+static void delete_garbage(gc_run *r, unsigned debug, size_t *collected, size_t *uncollectable) {
+    rc_vec *u = &r->unreachable;
+    *collected = u->len;
+    *uncollectable = 0;
+    if (debug & RC_GC_DEBUG_SAVEALL) {
+        for (size_t i = 0; i < u->len; i++) to_garbage(r, u->items[i]); /* the hold is the list's reference */
+        u->len = 0;
+        return;
+    }
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        if (!obj) continue;
+        const rc_type *t = _rc_head_type(_rc_head(obj));
+        if (t->clear) t->clear(obj);
+    }
+    /* drop the holds: cycles that clear broke fall apart */
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        if (!obj) continue;
+        rc_object_head *h = _rc_head(obj);
+        if (h->refcnt == 1) {
+            h->refcnt = 0;
+            _rc_dealloc(obj); /* clears its slot */
+        } else {
+            h->refcnt--;
+        }
+    }
+    for (size_t i = 0; i < u->len; i++) {
+        void *obj = u->items[i];
+        if (!obj) continue;
+        if (debug & RC_GC_DEBUG_UNCOLLECTABLE) debug_object("uncollectable", obj);
+        rc_incref(obj);
+        to_garbage(r, obj);
+        ++*uncollectable;
+    }
+    *collected -= *uncollectable;
+    u->len = 0;
+}
+/* }==== */
+
+size_t _rc_gc_collect_world(rc_world *w, int gen, unsigned debug, size_t *uncollectable) {
+    gc_run r = {.w = w, .gen = gen, .target = gen < 2 ? (unsigned)gen + 1 : 2, .full = gen == 2};
+    *uncollectable = 0;
+    if (!gather(&r)) return 0;
+    /* room for the worst case, so marking and sweeping never allocate */
+    if (!_rc_vec_reserve(&r.stack, r.examined) || !_rc_vec_reserve(&r.unreachable, r.examined)) {
+        for_each_examined(&r, mark_all_reachable);
+        abandon(&r);
+        _rc_vec_free(&r.stack);
+        _rc_vec_free(&r.unreachable);
+        _rc_vec_free(&r.set);
+        return 0;
+    }
+    for_each_examined(&r, subtract_one);
+    for_each_examined(&r, mark_one);
+    for_each_examined(&r, sweep_one);
+    if (!r.full && w->young[0].items == NULL) {
+        r.set.len = 0;
+        w->young[0] = r.set; /* keep the buffer for the next generation 0 */
+    } else {
+        _rc_vec_free(&r.set);
+    }
+    if (gen == 1) {
+        w->long_lived_pending += r.survivors;
+    } else if (gen == 2) {
+        w->long_lived_pending = 0;
+        w->long_lived_total = r.survivors;
+    }
+    size_t collected = 0;
+    if (r.unreachable.len) {
+        w->unreachable = &r.unreachable;
+        for (size_t i = 0; i < r.unreachable.len; i++) _rc_head(r.unreachable.items[i])->refcnt++; /* the hold */
+        if (debug & RC_GC_DEBUG_COLLECTABLE)
+            for (size_t i = 0; i < r.unreachable.len; i++) debug_object("collectable", r.unreachable.items[i]);
+        handle_weakrefs(&r);
+        finalize_garbage(&r);
+        handle_resurrected(&r);
+        delete_garbage(&r, debug, &collected, uncollectable);
+        w->unreachable = NULL;
+    }
+    _rc_vec_free(&r.stack);
+    _rc_vec_free(&r.unreachable);
+    return collected;
+}

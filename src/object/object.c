@@ -1,0 +1,267 @@
+/*
+ * object.c — objects: creation, reference counts and the release.
+ *
+ * Header. 16 bytes before the payload (see src/internal/object.h): a
+ * 32-bit count, 32 bits the collector uses (a young-generation slot, or
+ * gc_refs while it runs), and the type pointer with the state bits in its
+ * top 16 bits (user-space addresses fit in 48). Tracked objects pay no
+ * more: the collector finds them by walking their pools.
+ *
+ * Counts. rc_incref/rc_decref are inline in reclaim.h: a load, an add and
+ * a store on the owning thread, no atomic instruction. A count at or above
+ * RC_IMMORTAL_REFCNT (bit 31 set) is immortal and is neither raised nor
+ * lowered, so one sign test covers immortality.
+ *
+ * The release never recurses. When a count reaches zero, _rc_dealloc
+ * releases the object: finalize (once, PEP 442; a finalizer that stores a
+ * new reference resurrects the object and the release stops), the weak
+ * references are cleared, destroy runs, the memory goes back to the pool,
+ * and the weak-reference callbacks run last, when the object is gone. If
+ * destroy drops the last reference to another object, that object's
+ * release does not start inside this one: the thread is already
+ * releasing, so the object is untracked, marked DYING and pushed onto the
+ * thread's release list, linked through its (now unused) count word, and
+ * the outermost _rc_dealloc takes it next. A 10-million-node chain is
+ * released in a loop, with constant stack (CPython's trashcan, without its
+ * depth limit and without allocating).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "internal/object.h"
+
+/* The thread's release list and whether a release is under way. */
+static __thread rc_object_head *release_list __attribute__((tls_model("initial-exec")));
+static __thread bool releasing __attribute__((tls_model("initial-exec")));
+
+/* rc_new_var objects: rc_sizeof counts their whole block. Set at creation. */
+#define RC_VAR RC_BIT(9)
+
+/* {==== creation ==== */
+
+static void *new_object(const char *fn, const rc_type *type, size_t extra, bool var) {
+    if (!type) {
+        _rc_set_error("%s: type is NULL", fn);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (((uintptr_t)type & ~RC_TYPE_MASK) != 0 || ((uintptr_t)type & 7) != 0) {
+        _rc_set_error("%s: type %p is not a usable rc_type address", fn, (const void *)type);
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t payload, total;
+    if (__builtin_add_overflow(type->size, extra, &payload) ||
+        __builtin_add_overflow(payload, sizeof(rc_object_head) + sizeof(rc_large_obj), &total)) {
+        _rc_set_error("%s: %s payload of %zu + %zu bytes overflows size_t", fn, _rc_type_name(type), type->size,
+                      extra);
+        errno = ENOMEM;
+        return NULL;
+    }
+    total = payload + sizeof(rc_object_head);
+    rc_world *w = _rc_world_get();
+    if (!w) {
+        _rc_set_error("%s: out of memory for the thread's object world", fn);
+        errno = ENOMEM;
+        return NULL;
+    }
+    bool gc = type->traverse != NULL;
+    if (gc) {
+        /* CPython 3.11 counts in the allocation and collects there, before
+         * the new object exists */
+        size_t t0 = atomic_load_explicit(&_rc_gc_threshold[0], memory_order_relaxed);
+        if (++w->count[0] > t0 && t0 != 0 && !w->collecting &&
+            atomic_load_explicit(&_rc_gc_enabled, memory_order_relaxed))
+            _rc_gc_auto_hook(w);
+    }
+    rc_object_head *h;
+    uintptr_t bits = (uintptr_t)type | (var ? RC_VAR : 0);
+    if (total <= RC_MEDIUM_MAX) {
+        h = _rc_heap_alloc_in(w->heap, total);
+        if (h) memset(h + 1, 0, payload);
+    } else {
+        rc_large_obj *l = _rc_large_alloc(total + sizeof(rc_large_obj), RC_ALIGNMENT, true);
+        h = NULL;
+        if (l) {
+            l->world = w;
+            l->payload = payload;
+            l->prev = NULL;
+            l->next = w->large;
+            if (w->large) w->large->prev = l;
+            w->large = l;
+            h = (rc_object_head *)(l + 1);
+            bits |= RC_LARGE;
+        }
+    }
+    if (RC_UNLIKELY(!h)) {
+        if (gc && w->count[0] > 0) w->count[0]--;
+        _rc_set_error("%s: out of memory for a %zu-byte %s", fn, payload, _rc_type_name(type));
+        errno = ENOMEM;
+        return NULL;
+    }
+    h->refcnt = 1;
+    h->gc_aux = 0;
+    h->type_bits = bits;
+    if (gc) _rc_world_track(w, h);
+    return h + 1;
+}
+
+void *rc_new(const rc_type *type) { return new_object("rc_new", type, 0, false); }
+
+void *rc_new_var(const rc_type *type, size_t extra) { return new_object("rc_new_var", type, extra, extra != 0); }
+/* }==== */
+
+/* {==== the release ==== */
+
+/* Give the memory of a released object back. */
+static void free_memory(rc_world *w, rc_object_head *h) {
+    uintptr_t bits = h->type_bits;
+    /* keep the type in word 2 for the report of a later, wrong, reference
+     * change (checked builds); the block's payload is dead anyway */
+    if (RC_OBJECT_CHECKS && !(bits & RC_LARGE) && _rc_pool_block_size(_rc_pool_of(h)) >= 32)
+        ((uintptr_t *)h)[2] = bits & RC_TYPE_MASK;
+    h->type_bits = 0;
+    if (bits & RC_LARGE) {
+        rc_large_obj *l = (rc_large_obj *)h - 1;
+        if (l->prev) l->prev->next = l->next;
+        else w->large = l->next;
+        if (l->next) l->next->prev = l->prev;
+        _rc_large_free(l);
+    } else {
+        /* the world's own thread takes its pools' blocks back directly;
+         * anyone else (orphans) through the remote path */
+        _rc_heap_free_in(w == _rc_world_tls ? w->heap : NULL, h);
+    }
+}
+
+/* Stop tracking an object whose release starts; a collector holding it in
+ * its unreachable list forgets it. */
+static void release_untrack(rc_world *w, rc_object_head *h) {
+    if ((h->type_bits & RC_COLLECTING) && w->unreachable) {
+        w->unreachable->items[h->gc_aux] = NULL;
+        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE);
+        h->type_bits &= ~RC_TRACKED;
+        return;
+    }
+    _rc_world_untrack(w, h);
+}
+
+static void release(rc_object_head *h) {
+    void *obj = h + 1;
+    const rc_type *t = _rc_head_type(h);
+    rc_world *w = _rc_world_of(h);
+    bool locked = w->orphan;
+    if (locked) _rc_orphans_lock();
+    bool was_tracked = (h->type_bits & RC_TRACKED) != 0;
+    release_untrack(w, h);
+    if (t->finalize && !(h->type_bits & RC_FINALIZED)) {
+        h->type_bits = (h->type_bits | RC_FINALIZED) & ~RC_DYING;
+        h->refcnt = 1;
+        t->finalize(obj);
+        if (--h->refcnt != 0) {
+            /* resurrected: alive again, and tracked as before */
+            if (was_tracked) _rc_world_track(w, h);
+            if (locked) _rc_orphans_unlock();
+            return;
+        }
+    }
+    h->type_bits |= RC_DYING;
+    rc_weakref *callbacks = NULL;
+    if (h->type_bits & RC_WEAKREFS) _rc_weakref_clear(obj, false, &callbacks);
+    if (t->destroy) t->destroy(obj);
+    if (t->traverse && !w->orphan && w->count[0] > 0) w->count[0]--;
+    free_memory(w, h);
+    if (locked) _rc_orphans_unlock();
+    if (callbacks) _rc_weakref_run(callbacks);
+}
+
+void _rc_dealloc(void *obj) {
+    rc_object_head *h = _rc_head(obj);
+    if (releasing) {
+        /* inside another release: queue it (see the essay above) */
+        rc_world *w = _rc_world_of(h);
+        bool locked = w->orphan;
+        if (locked) _rc_orphans_lock();
+        release_untrack(w, h);
+        h->type_bits |= RC_DYING;
+        if (locked) _rc_orphans_unlock();
+        *(rc_object_head **)h = release_list;
+        release_list = h;
+        return;
+    }
+    releasing = true;
+    release(h);
+    while (release_list) {
+        h = release_list;
+        release_list = *(rc_object_head **)h;
+        release(h);
+    }
+    releasing = false;
+}
+/* }==== */
+
+/* {==== inspection ==== */
+
+size_t rc_refcount(const void *obj) { return obj ? _rc_head(obj)->refcnt : 0; }
+
+const rc_type *rc_type_of(const void *obj) { return obj ? _rc_head_type(_rc_head(obj)) : NULL; }
+
+size_t rc_sizeof(const void *obj) {
+    if (!obj) return 0;
+    const rc_object_head *h = _rc_head(obj);
+    if (h->type_bits & RC_LARGE) return sizeof *h + ((const rc_large_obj *)h - 1)->payload;
+    if (h->type_bits & RC_VAR) return _rc_pool_block_size(_rc_pool_of(h));
+    return sizeof *h + _rc_head_type(h)->size;
+}
+
+void rc_immortalize(void *obj) {
+    if (obj) _rc_head(obj)->refcnt = RC_IMMORTAL_REFCNT;
+}
+/* }==== */
+
+/* {==== checked reference operations (debug builds) ==== */
+
+/* Is h the header of a block of an object pool (live or not)? Safe on any
+ * pointer value. */
+static bool object_block(const rc_object_head *h) {
+    if (!_rc_is_arena((uintptr_t)h) || ((uintptr_t)h & 15) != 0) return false;
+    rc_pool *pool = _rc_pool_of(h);
+    return pool && _rc_pool_heap(pool) && _rc_pool_heap(pool)->objects && _rc_pool_is_block(pool, h);
+}
+
+static void check_object(const char *op, void *obj) {
+    rc_object_head *h = _rc_head(obj);
+    if (RC_UNLIKELY(!_rc_is_live_object(obj))) {
+        bool block = object_block(h);
+        if (block && (h->type_bits & RC_DYING))
+            _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it is being "
+                      "released)",
+                      op, obj, _rc_type_name(_rc_head_type(h)));
+        if (block && h->type_bits == 0 && _rc_pool_block_size(_rc_pool_of(h)) >= 32)
+            /* a freed object keeps its type in word 2 (see free_memory) */
+            _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it was freed)", op,
+                      obj, _rc_type_name((const rc_type *)((uintptr_t *)h)[2]));
+        _rc_fatal("reclaim: %s of %p, which is not a live object", op, obj);
+    }
+    rc_world *w = _rc_world_of(h);
+    if (!w->orphan && w != _rc_world_tls)
+        _rc_fatal("reclaim: %s of object %p (type %s) from a thread that does not own it", op, obj,
+                  _rc_type_name(_rc_head_type(h)));
+}
+
+void _rc_incref_checked(void *obj) {
+    check_object("rc_incref", obj);
+    rc_object_head *h = _rc_head(obj);
+    if ((int32_t)h->refcnt >= 0) h->refcnt++;
+}
+
+void _rc_decref_checked(void *obj) {
+    check_object("rc_decref", obj);
+    rc_object_head *h = _rc_head(obj);
+    if (h->refcnt == 0)
+        _rc_fatal("reclaim: rc_decref of object %p (type %s) whose reference count is already zero", obj,
+                  _rc_type_name(_rc_head_type(h)));
+    if ((int32_t)h->refcnt >= 0 && --h->refcnt == 0) _rc_dealloc(obj);
+}
+/* }==== */

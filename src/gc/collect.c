@@ -58,6 +58,8 @@ typedef struct gc_run {
     unsigned target;    /* where survivors go */
     bool full;          /* walk the pools instead of the young vectors */
     rc_vec set;         /* a young collection's examined objects */
+    rc_vec pools;       /* a full collection's pools */
+    bool oom;
     size_t examined;
     size_t survivors;
     rc_vec stack;       /* the marking stack */
@@ -66,29 +68,36 @@ typedef struct gc_run {
 
 /* {==== visiting the examined set ==== */
 
-typedef void (*set_fn)(gc_run *r, rc_object_head *h);
-
-typedef struct walk_arg {
-    gc_run *r;
-    set_fn fn;
-} walk_arg;
-
-static void walk_collecting(rc_object_head *h, void *arg) {
-    walk_arg *a = arg;
-    if (h->type_bits & RC_COLLECTING) a->fn(a->r, h);
-}
-
-static void for_each_examined(gc_run *r, set_fn fn) {
-    if (r->full) {
-        walk_arg a = {r, fn};
-        _rc_world_walk(r->w, walk_collecting, &a);
-        return;
-    }
-    for (size_t i = 0; i < r->set.len; i++) {
-        rc_object_head *h = _rc_head(r->set.items[i]);
-        if (h->type_bits & RC_COLLECTING) fn(r, h);
-    }
-}
+/* Run body with h bound to each examined object (COLLECTING set): the
+ * young set, or, in a full collection, every block of the world's pools
+ * (listed once in r->pools) and its large objects. A macro rather than a
+ * walker with a callback: each pass is a tight loop over the headers,
+ * without an indirect call per object. */
+#define FOR_EACH_EXAMINED(r, h, body)                                                          \
+    do {                                                                                       \
+        if ((r)->full) {                                                                       \
+            for (size_t pi_ = 0; pi_ < (r)->pools.len; pi_++) {                                \
+                rc_pool *pool_ = (r)->pools.items[pi_];                                        \
+                size_t bs_ = _rc_pool_block_size(pool_);                                       \
+                uint8_t *p_ = _rc_pool_start(pool_);                                           \
+                uint8_t *end_ =                                                                \
+                    p_ + (size_t)atomic_load_explicit(&pool_->capacity, memory_order_relaxed) * bs_; \
+                for (; p_ < end_; p_ += bs_) {                                                 \
+                    rc_object_head *h = (rc_object_head *)p_;                                  \
+                    if (h->type_bits & RC_COLLECTING) { body }                                 \
+                }                                                                              \
+            }                                                                                  \
+            for (rc_large_obj *l_ = (r)->w->large; l_; l_ = l_->next) {                        \
+                rc_object_head *h = (rc_object_head *)(l_ + 1);                                \
+                if (h->type_bits & RC_COLLECTING) { body }                                     \
+            }                                                                                  \
+        } else {                                                                               \
+            for (size_t i_ = 0; i_ < (r)->set.len; i_++) {                                     \
+                rc_object_head *h = _rc_head((r)->set.items[i_]);                              \
+                if (h->type_bits & RC_COLLECTING) { body }                                     \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
 
 static void check_visited(const void *p) {
     if (RC_OBJECT_CHECKS && !_rc_is_live_object(p))
@@ -98,13 +107,18 @@ static void check_visited(const void *p) {
 
 /* {==== steps 1-4 ==== */
 
-static void gather_one(rc_object_head *h, void *arg) {
-    gc_run *r = arg;
-    if ((h->type_bits & RC_TRACKED) && _rc_head_gen(h) != RC_GEN_PERMANENT && !(h->type_bits & RC_COLLECTING)) {
+static inline void gather_one(gc_run *r, rc_object_head *h) {
+    uintptr_t bits = h->type_bits;
+    if ((bits & (RC_TRACKED | RC_COLLECTING)) == RC_TRACKED && _rc_head_gen(h) != RC_GEN_PERMANENT) {
         h->type_bits |= RC_COLLECTING;
         h->gc_aux = h->refcnt;
         r->examined++;
     }
+}
+
+static void collect_pool(rc_pool *pool, void *arg) {
+    gc_run *r = arg;
+    if (!_rc_vec_push(&r->pools, pool)) r->oom = true;
 }
 
 static int visit_subtract(void *obj, void *arg) {
@@ -122,11 +136,6 @@ static int visit_subtract(void *obj, void *arg) {
     return 0;
 }
 
-static void subtract_one(gc_run *r, rc_object_head *h) {
-    (void)r;
-    _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, NULL);
-}
-
 static int visit_reach(void *obj, void *arg) {
     if (!obj) return 0;
     rc_object_head *h = _rc_head(obj);
@@ -138,8 +147,8 @@ static int visit_reach(void *obj, void *arg) {
     return 0;
 }
 
-/* Mark everything reachable from the examined objects with gc_refs > 0. */
-static void mark_from(rc_vec *stack, rc_object_head *h) {
+/* Mark everything reachable from h when it has gc_refs > 0. */
+static inline void mark_from(rc_vec *stack, rc_object_head *h) {
     if (h->gc_aux == 0 || (h->type_bits & RC_REACHABLE)) return;
     h->type_bits |= RC_REACHABLE;
     stack->items[stack->len++] = _rc_payload(h);
@@ -149,24 +158,24 @@ static void mark_from(rc_vec *stack, rc_object_head *h) {
     }
 }
 
-static void mark_one(gc_run *r, rc_object_head *h) { mark_from(&r->stack, h); }
-
-static void sweep_one(gc_run *r, rc_object_head *h) {
-    if (h->type_bits & RC_REACHABLE) {
-        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE);
-        _rc_world_place(r->w, h, r->target);
-        r->survivors++;
-    } else {
-        h->gc_aux = (uint32_t)r->unreachable.len;
-        r->unreachable.items[r->unreachable.len++] = _rc_payload(h); /* reserved */
-    }
-}
-
 /* Take the examined objects out of their generations and mark them. */
 static bool gather(gc_run *r) {
     rc_world *w = r->w;
     if (r->full) {
-        _rc_world_walk(w, gather_one, r);
+        if (w->heap) _rc_heap_pools(w->heap, collect_pool, r);
+        for (size_t i = 0; i < w->heaps.len; i++) _rc_heap_pools(w->heaps.items[i], collect_pool, r);
+        if (r->oom) {
+            _rc_vec_free(&r->pools);
+            return false;
+        }
+        for (size_t pi = 0; pi < r->pools.len; pi++) {
+            rc_pool *pool = r->pools.items[pi];
+            size_t bs = _rc_pool_block_size(pool);
+            uint8_t *p = _rc_pool_start(pool);
+            uint8_t *end = p + (size_t)atomic_load_explicit(&pool->capacity, memory_order_relaxed) * bs;
+            for (; p < end; p += bs) gather_one(r, (rc_object_head *)p);
+        }
+        for (rc_large_obj *l = w->large; l; l = l->next) gather_one(r, (rc_object_head *)(l + 1));
         for (unsigned g = 0; g < 2; g++) w->young[g].len = 0;
         w->gen_size[0] = w->gen_size[1] = w->gen_size[2] = 0;
     } else {
@@ -179,19 +188,52 @@ static bool gather(gc_run *r) {
         r->set = w->young[r->gen];
         w->young[r->gen] = (rc_vec){0};
         for (int g = 0; g <= r->gen; g++) w->gen_size[g] = 0;
-        for (size_t i = 0; i < r->set.len; i++) gather_one(_rc_head(r->set.items[i]), r);
+        for (size_t i = 0; i < r->set.len; i++) gather_one(r, _rc_head(r->set.items[i]));
     }
     return true;
 }
 
-/* Undo gather when memory for the marking runs out: everything survives. */
-static void abandon(gc_run *r) {
-    for_each_examined(r, sweep_one); /* REACHABLE is clear: make all reachable first */
+/* Steps 2-4. */
+static void find_unreachable(gc_run *r) {
+    FOR_EACH_EXAMINED(r, h, { _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, NULL); });
+    rc_vec *stack = &r->stack;
+    FOR_EACH_EXAMINED(r, h, { mark_from(stack, h); });
+    rc_world *w = r->w;
+    rc_vec *u = &r->unreachable;
+    size_t survivors = 0;
+    if (r->target == 2) {
+        const uintptr_t gen2 = (uintptr_t)2 << RC_GEN_SHIFT;
+        FOR_EACH_EXAMINED(r, h, {
+            if (h->type_bits & RC_REACHABLE) {
+                h->type_bits = (h->type_bits & ~(RC_COLLECTING | RC_REACHABLE | RC_GEN_MASK)) | gen2;
+                survivors++;
+            } else {
+                h->gc_aux = (uint32_t)u->len;
+                u->items[u->len++] = _rc_payload(h); /* reserved */
+            }
+        });
+        w->gen_size[2] += survivors;
+    } else {
+        FOR_EACH_EXAMINED(r, h, {
+            if (h->type_bits & RC_REACHABLE) {
+                h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+                _rc_world_place(w, h, r->target);
+                survivors++;
+            } else {
+                h->gc_aux = (uint32_t)u->len;
+                u->items[u->len++] = _rc_payload(h); /* reserved */
+            }
+        });
+    }
+    r->survivors = survivors;
 }
 
-static void mark_all_reachable(gc_run *r, rc_object_head *h) {
-    (void)r;
-    h->type_bits |= RC_REACHABLE;
+/* Undo gather when memory for the marking runs out: everything survives. */
+static void abandon(gc_run *r) {
+    FOR_EACH_EXAMINED(r, h, {
+        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+        _rc_world_place(r->w, h, r->target);
+    });
 }
 /* }==== */
 
@@ -323,16 +365,15 @@ size_t _rc_gc_collect_world(rc_world *w, int gen, unsigned debug, size_t *uncoll
     if (!gather(&r)) return 0;
     /* room for the worst case, so marking and sweeping never allocate */
     if (!_rc_vec_reserve(&r.stack, r.examined) || !_rc_vec_reserve(&r.unreachable, r.examined)) {
-        for_each_examined(&r, mark_all_reachable);
         abandon(&r);
         _rc_vec_free(&r.stack);
         _rc_vec_free(&r.unreachable);
         _rc_vec_free(&r.set);
+        _rc_vec_free(&r.pools);
         return 0;
     }
-    for_each_examined(&r, subtract_one);
-    for_each_examined(&r, mark_one);
-    for_each_examined(&r, sweep_one);
+    find_unreachable(&r);
+    _rc_vec_free(&r.pools);
     if (!r.full && w->young[0].items == NULL) {
         r.set.len = 0;
         w->young[0] = r.set; /* keep the buffer for the next generation 0 */

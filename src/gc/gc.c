@@ -38,11 +38,17 @@ static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
 static cb_entry *cbs;
 static size_t ncbs, capcbs;
 
+static void cb_fork_prepare(void) { pthread_mutex_lock(&cb_lock); }
+static void cb_fork_release(void) { pthread_mutex_unlock(&cb_lock); }
+static void cb_init(void) { pthread_atfork(cb_fork_prepare, cb_fork_release, cb_fork_release); }
+static pthread_once_t cb_once = PTHREAD_ONCE_INIT;
+
 int rc_gc_callback_add(rc_gc_callback fn, void *arg) {
     if (!fn) {
         _rc_set_error("rc_gc_callback_add: callback is NULL");
         return -1;
     }
+    pthread_once(&cb_once, cb_init);
     pthread_mutex_lock(&cb_lock);
     if (ncbs == capcbs) {
         size_t cap = capcbs ? capcbs * 2 : 8;

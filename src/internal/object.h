@@ -191,6 +191,10 @@ RC_INTERNAL rc_weakref **_rc_weakref_clear(void *obj, bool skip_collecting, rc_w
 /* Run the callbacks of a list from _rc_weakref_clear and drop its
  * references. */
 RC_INTERNAL void _rc_weakref_run(rc_weakref *list);
+/* fork: take the weak-reference locks before, release them after (both
+ * sides). */
+RC_INTERNAL void _rc_weakref_fork_prepare(void);
+RC_INTERNAL void _rc_weakref_fork_parent(void);
 /* rc_shutdown: run the pending rc_finalize_on_death functions. */
 RC_INTERNAL void _rc_finalizers_run_all(void);
 

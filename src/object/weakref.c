@@ -37,6 +37,8 @@ struct rc_weakref {
 };
 
 static pthread_mutex_t weak_lock = PTHREAD_MUTEX_INITIALIZER;
+/* the rc_finalize_on_death registry's lock (taken before weak_lock) */
+static pthread_mutex_t fod_lock = PTHREAD_MUTEX_INITIALIZER;
 /* object address -> its newest weak reference (entry.a); under weak_lock */
 static rc_ptrmap weak_table;
 
@@ -188,6 +190,16 @@ void _rc_weakref_run(rc_weakref *list) {
 }
 /* }==== */
 
+void _rc_weakref_fork_prepare(void) {
+    pthread_mutex_lock(&fod_lock);
+    pthread_mutex_lock(&weak_lock);
+}
+
+void _rc_weakref_fork_parent(void) {
+    pthread_mutex_unlock(&weak_lock);
+    pthread_mutex_unlock(&fod_lock);
+}
+
 /* {==== finalize on death ==== */
 
 typedef struct fod_node {
@@ -198,7 +210,6 @@ typedef struct fod_node {
     struct fod_node *prev, *next;
 } fod_node;
 
-static pthread_mutex_t fod_lock = PTHREAD_MUTEX_INITIALIZER;
 static fod_node *fod_list;
 
 static void fod_unlink(fod_node *n) {

@@ -30,7 +30,9 @@
  *   7. finalize finalize each unreachable object not finalized yet, once
  *   8. resurrect gc_refs again, over the unreachable list only, minus the
  *               hold: an object a finalizer made reachable, and all it
- *               reaches, survive intact (finalized, not finalized again)
+ *               reaches, survive intact (finalized, not finalized again).
+ *               Skipped when no finalizer or callback ran: nothing else
+ *               could have made them reachable.
  *   9. clear    SAVEALL: every object moves to the garbage list (keeping the
  *               hold as its reference). Otherwise clear() each object, then
  *               drop the holds: the cycles fall apart by reference counting,
@@ -51,6 +53,9 @@
 #include <stdio.h>
 
 #include "internal/gc.h"
+
+/* Young vectors up to this many slots are kept for reuse when emptied. */
+#define YOUNG_KEEP 4096
 
 typedef struct gc_run {
     rc_world *w;
@@ -179,14 +184,19 @@ static bool gather(gc_run *r) {
         for (unsigned g = 0; g < 2; g++) w->young[g].len = 0;
         w->gen_size[0] = w->gen_size[1] = w->gen_size[2] = 0;
     } else {
-        /* the vectors of generations 0..gen become the set */
+        /* the vectors of generations 0..gen, less their holes, become the set */
         if (r->gen == 1 && !_rc_vec_reserve(&w->young[1], w->young[0].len)) return false;
         if (r->gen == 1) {
-            for (size_t i = 0; i < w->young[0].len; i++) w->young[1].items[w->young[1].len++] = w->young[0].items[i];
+            for (size_t i = 0; i < w->young[0].len; i++)
+                if (w->young[0].items[i]) w->young[1].items[w->young[1].len++] = w->young[0].items[i];
             w->young[0].len = 0;
         }
         r->set = w->young[r->gen];
         w->young[r->gen] = (rc_vec){0};
+        size_t n = 0;
+        for (size_t i = 0; i < r->set.len; i++)
+            if (r->set.items[i]) r->set.items[n++] = r->set.items[i];
+        r->set.len = n;
         for (int g = 0; g <= r->gen; g++) w->gen_size[g] = 0;
         for (size_t i = 0; i < r->set.len; i++) gather_one(r, _rc_head(r->set.items[i]));
     }
@@ -255,17 +265,22 @@ static void compact_unreachable(rc_vec *u) {
     u->len = n;
 }
 
-static void handle_weakrefs(gc_run *r) {
+/* True when user code ran (weak-reference callbacks). */
+static bool handle_weakrefs(gc_run *r) {
     rc_weakref *all = NULL, **tail = &all;
     for (size_t i = 0; i < r->unreachable.len; i++) {
         void *obj = r->unreachable.items[i];
         if (!obj || !(_rc_head(obj)->type_bits & RC_WEAKREFS)) continue;
         tail = _rc_weakref_clear(obj, true, tail);
     }
-    if (all) _rc_weakref_run(all);
+    if (!all) return false;
+    _rc_weakref_run(all);
+    return true;
 }
 
-static void finalize_garbage(gc_run *r) {
+/* True when a finalizer ran. */
+static bool finalize_garbage(gc_run *r) {
+    bool ran = false;
     for (size_t i = 0; i < r->unreachable.len; i++) {
         void *obj = r->unreachable.items[i];
         if (!obj) continue;
@@ -274,8 +289,10 @@ static void finalize_garbage(gc_run *r) {
         if (t->finalize && !(h->type_bits & RC_FINALIZED)) {
             h->type_bits |= RC_FINALIZED;
             t->finalize(obj);
+            ran = true;
         }
     }
+    return ran;
 }
 
 /* Step 8: objects of the list that a finalizer made reachable survive. */
@@ -374,12 +391,15 @@ size_t _rc_gc_collect_world(rc_world *w, int gen, unsigned debug, size_t *uncoll
     }
     find_unreachable(&r);
     _rc_vec_free(&r.pools);
-    if (!r.full && w->young[0].items == NULL) {
+    if (!r.full && w->young[0].items == NULL && r.set.cap <= YOUNG_KEEP) {
         r.set.len = 0;
         w->young[0] = r.set; /* keep the buffer for the next generation 0 */
     } else {
         _rc_vec_free(&r.set);
     }
+    if (r.full)
+        for (unsigned g = 0; g < 2; g++)
+            if (w->young[g].cap > YOUNG_KEEP) _rc_vec_free(&w->young[g]); /* empty now: give big ones back */
     if (gen == 1) {
         w->long_lived_pending += r.survivors;
     } else if (gen == 2) {
@@ -392,9 +412,10 @@ size_t _rc_gc_collect_world(rc_world *w, int gen, unsigned debug, size_t *uncoll
         for (size_t i = 0; i < r.unreachable.len; i++) _rc_head(r.unreachable.items[i])->refcnt++; /* the hold */
         if (debug & RC_GC_DEBUG_COLLECTABLE)
             for (size_t i = 0; i < r.unreachable.len; i++) debug_object("collectable", r.unreachable.items[i]);
-        handle_weakrefs(&r);
-        finalize_garbage(&r);
-        handle_resurrected(&r);
+        bool user_code = handle_weakrefs(&r);
+        user_code |= finalize_garbage(&r);
+        /* only user code can have made an unreachable object reachable */
+        if (user_code) handle_resurrected(&r);
         delete_garbage(&r, debug, &collected, uncollectable);
         w->unreachable = NULL;
     }

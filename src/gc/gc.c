@@ -86,7 +86,7 @@ static void invoke_callbacks(rc_gc_phase phase, const rc_gc_info *info) {
     pthread_mutex_lock(&cb_lock);
     size_t n = ncbs;
     if (n > 16) list = rc_malloc(n * sizeof *list);
-    if (list) memcpy(list, cbs, n * sizeof *list);
+    if (list && n) memcpy(list, cbs, n * sizeof *list);
     pthread_mutex_unlock(&cb_lock);
     if (!list) return;
     for (size_t i = 0; i < n; i++) list[i].fn(phase, info, list[i].arg);
@@ -127,6 +127,8 @@ static size_t collect_orphans(unsigned debug, size_t *uncollectable) {
 static size_t collect_with_callbacks(rc_world *w, int gen, bool orphans) {
     unsigned debug = atomic_load_explicit(&_rc_gc_debug, memory_order_relaxed);
     w->collecting = true;
+    rc_release_state outer;
+    _rc_release_suspend(&outer);
     rc_gc_info info = {.generation = gen};
     invoke_callbacks(RC_GC_START, &info);
     uint64_t t0 = _rc_now_ns();
@@ -154,6 +156,7 @@ static size_t collect_with_callbacks(rc_world *w, int gen, bool orphans) {
     info.uncollectable = uncollectable;
     info.duration_ns = dt;
     invoke_callbacks(RC_GC_STOP, &info);
+    _rc_release_resume(&outer);
     w->collecting = false;
     return collected + uncollectable;
 }
@@ -284,7 +287,8 @@ void rc_gc_freeze(void) {
     unsigned fromto[2] = {2, RC_GEN_PERMANENT};
     _rc_world_walk(w, set_gen_from, fromto);
     for (unsigned g = 0; g < 2; g++) {
-        for (size_t i = 0; i < w->young[g].len; i++) _rc_head_set_gen(_rc_head(w->young[g].items[i]), RC_GEN_PERMANENT);
+        for (size_t i = 0; i < w->young[g].len; i++)
+            if (w->young[g].items[i]) _rc_head_set_gen(_rc_head(w->young[g].items[i]), RC_GEN_PERMANENT);
         w->young[g].len = 0;
     }
     w->gen_size[3] += w->gen_size[0] + w->gen_size[1] + w->gen_size[2];
@@ -348,7 +352,8 @@ size_t rc_gc_get_objects(int generation, rc_visit_fn fn, void *arg) {
     if (generation == 0 || generation == 1) {
         rc_vec *y = &w->young[generation];
         c.oom = !_rc_vec_reserve(&list, y->len);
-        for (size_t i = 0; i < y->len && !c.oom; i++) list.items[list.len++] = y->items[i];
+        for (size_t i = 0; i < y->len && !c.oom; i++)
+            if (y->items[i] && !(_rc_head(y->items[i])->type_bits & RC_DYING)) list.items[list.len++] = y->items[i];
     } else {
         _rc_world_walk(w, gather_tracked, &c);
     }
@@ -422,7 +427,7 @@ size_t rc_gc_garbage(rc_visit_fn fn, void *arg) {
         _rc_set_error("rc_gc_garbage: out of memory");
         return 0;
     }
-    memcpy(list.items, w->garbage.items, w->garbage.len * sizeof(void *));
+    if (w->garbage.len) memcpy(list.items, w->garbage.items, w->garbage.len * sizeof(void *));
     list.len = w->garbage.len;
     return hand_out(&list, fn, arg);
 }

@@ -64,6 +64,10 @@
  * resurrects. Weak references to it read as dead. */
 #define RC_DYING RC_BIT(8)
 
+/* Was tracked when its release began: a finalizer that resurrects it
+ * tracks it again. Set by the release, cleared when it resurrects or dies. */
+#define RC_RETRACK RC_BIT(10)
+
 static inline rc_object_head *_rc_head(const void *obj) { return (rc_object_head *)obj - 1; }
 static inline void *_rc_payload(const rc_object_head *h) { return (void *)(h + 1); }
 static inline const rc_type *_rc_head_type(const rc_object_head *h) {
@@ -111,7 +115,8 @@ typedef struct rc_large_obj {
  * Invariants, for a world W (on its thread, outside a collection):
  *   every live object of W is a block of W's heap (of one of W's heaps,
  *     for the orphan world) or is in W->large
- *   a tracked object of generation g < 2 is young[g].items[gc_aux]
+ *   a tracked object of generation g < 2 is young[g].items[gc_aux]; the
+ *     other entries of young[g] are NULL (holes left by untracking)
  *   gen_size[g] == tracked objects of generation g (young[g].len for g < 2;
  *     3 is the permanent generation)
  *   count[0] == allocations minus deallocations of objects whose type has
@@ -140,17 +145,63 @@ typedef struct rc_world {
 RC_INTERNAL extern __thread rc_world *_rc_world_tls __attribute__((tls_model("initial-exec")));
 RC_INTERNAL extern rc_world _rc_orphans;
 /* The calling thread's world, made on first use; NULL (ENOMEM) on failure. */
-RC_INTERNAL rc_world *_rc_world_get(void);
-/* The world an object belongs to. */
-RC_INTERNAL rc_world *_rc_world_of(const rc_object_head *h);
+RC_INTERNAL rc_world *_rc_world_make(void);
+static inline rc_world *_rc_world_get(void) {
+    rc_world *w = _rc_world_tls;
+    return RC_LIKELY(w != NULL) ? w : _rc_world_make();
+}
+/* The world an object belongs to: its large prefix says, or the owner of its
+ * pool (an object heap, whose world never changes while it holds objects
+ * but when a thread's world is handed to the orphans). */
+static inline rc_world *_rc_world_of(const rc_object_head *h) {
+    if (RC_UNLIKELY(h->type_bits & RC_LARGE)) return ((const rc_large_obj *)h - 1)->world;
+    uintptr_t a = (uintptr_t)h;
+    _Static_assert(sizeof(rc_pool) == 64 && RC_POOL_SHIFT == 14, "descriptor arithmetic");
+    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
+    pool -= pool->head_offset;
+    return (rc_world *)_rc_pool_heap(pool)->world;
+}
 /* The orphan lock, held by the calling thread (reentrant). */
 RC_INTERNAL void _rc_orphans_lock(void);
 RC_INTERNAL void _rc_orphans_unlock(void);
 RC_INTERNAL bool _rc_orphans_held(void);
-/* Track h in w (generation 0). */
-RC_INTERNAL void _rc_world_track(rc_world *w, rc_object_head *h);
-/* Untrack h (no-op when untracked). */
-RC_INTERNAL void _rc_world_untrack(rc_world *w, rc_object_head *h);
+/* Room for one more slot in young[g]: compacts a vector that is half holes,
+ * else grows it. False when out of memory. */
+RC_INTERNAL bool _rc_young_make_room(rc_world *w, unsigned g);
+
+/* Track h in w (generation 0; generation 2 in the orphan world, or when
+ * there is no memory for a slot). */
+static inline void _rc_world_track(rc_world *w, rc_object_head *h) {
+    uintptr_t bits = h->type_bits;
+    if (bits & RC_TRACKED) return;
+    bits |= RC_TRACKED;
+    if (bits & RC_COLLECTING) { /* the collector places it when done */
+        h->type_bits = bits;
+        return;
+    }
+    rc_vec *v = &w->young[0];
+    if (RC_LIKELY(!w->orphan) && RC_LIKELY(v->len < v->cap || _rc_young_make_room(w, 0))) {
+        h->gc_aux = (uint32_t)v->len;
+        v->items[v->len++] = _rc_payload(h);
+        h->type_bits = bits & ~RC_GEN_MASK;
+        w->gen_size[0]++;
+    } else {
+        h->type_bits = (bits & ~RC_GEN_MASK) | ((uintptr_t)2 << RC_GEN_SHIFT);
+        w->gen_size[2]++;
+    }
+}
+
+/* Untrack h (no-op when untracked). A young object's slot becomes a hole. */
+static inline void _rc_world_untrack(rc_world *w, rc_object_head *h) {
+    uintptr_t bits = h->type_bits;
+    if (!(bits & RC_TRACKED)) return;
+    h->type_bits = bits & ~RC_TRACKED;
+    if (bits & RC_COLLECTING) return; /* the collector accounts for it */
+    unsigned g = _rc_head_gen(h);
+    if (g < 2) w->young[g].items[h->gc_aux] = NULL;
+    w->gen_size[g]--;
+}
+
 /* Put h, tracked, in generation gen (>= 1) of w, after a collection. */
 RC_INTERNAL void _rc_world_place(rc_world *w, rc_object_head *h, unsigned gen);
 /* Call fn on every live object of w (tracked or not) in pool order, then
@@ -163,6 +214,16 @@ RC_INTERNAL bool _rc_is_live_object(const void *p);
 /* ====================================================================
  * Objects (object.c)
  * ==================================================================== */
+
+/* A collection runs in a release context of its own: the releases it
+ * causes complete before it returns, even when it was started from inside
+ * another release (a destroy or finalizer that collects or allocates). */
+typedef struct rc_release_state {
+    rc_object_head *list;
+    bool releasing;
+} rc_release_state;
+RC_INTERNAL void _rc_release_suspend(rc_release_state *saved);
+RC_INTERNAL void _rc_release_resume(const rc_release_state *saved);
 
 /* The automatic-collection hook rc_new calls when count[0] passes
  * threshold 0 (set by src/gc; a pointer so the object layer calls

@@ -61,7 +61,7 @@ static void *new_object(const char *fn, const rc_type *type, size_t extra, bool 
     }
     total = payload + sizeof(rc_object_head);
     rc_world *w = _rc_world_get();
-    if (!w) {
+    if (RC_UNLIKELY(!w)) {
         _rc_set_error("%s: out of memory for the thread's object world", fn);
         errno = ENOMEM;
         return NULL;
@@ -79,7 +79,15 @@ static void *new_object(const char *fn, const rc_type *type, size_t extra, bool 
     uintptr_t bits = (uintptr_t)type | (var ? RC_VAR : 0);
     if (total <= RC_MEDIUM_MAX) {
         h = _rc_heap_alloc_in(w->heap, total);
-        if (h) memset(h + 1, 0, payload);
+        if (RC_LIKELY(h != NULL)) {
+            if (payload <= 64) {
+                /* whole words: the block is a multiple of 16 bytes */
+                uint64_t *q = (uint64_t *)(h + 1);
+                for (size_t i = 0; i < (payload + 7) / 8; i++) q[i] = 0;
+            } else {
+                memset(h + 1, 0, payload);
+            }
+        }
     } else {
         rc_large_obj *l = _rc_large_alloc(total + sizeof(rc_large_obj), RC_ALIGNMENT, true);
         h = NULL;
@@ -136,44 +144,57 @@ static void free_memory(rc_world *w, rc_object_head *h) {
 }
 
 /* Stop tracking an object whose release starts; a collector holding it in
- * its unreachable list forgets it. */
-static void release_untrack(rc_world *w, rc_object_head *h) {
-    if ((h->type_bits & RC_COLLECTING) && w->unreachable) {
-        w->unreachable->items[h->gc_aux] = NULL;
-        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE);
-        h->type_bits &= ~RC_TRACKED;
+ * its unreachable list forgets it. A tracked object keeps RC_RETRACK, so a
+ * finalizer that resurrects it (even after it waited on the release list)
+ * leaves it tracked as before. */
+static inline void release_untrack(rc_world *w, rc_object_head *h) {
+    uintptr_t bits = h->type_bits;
+    if (!(bits & RC_TRACKED)) return;
+    if (RC_UNLIKELY(bits & RC_COLLECTING)) {
+        if (w->unreachable) w->unreachable->items[h->gc_aux] = NULL;
+        h->type_bits = (bits & ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED)) | RC_RETRACK;
         return;
     }
-    _rc_world_untrack(w, h);
+    h->type_bits = (bits & ~RC_TRACKED) | RC_RETRACK;
+    unsigned g = _rc_head_gen(h);
+    if (g < 2) w->young[g].items[h->gc_aux] = NULL;
+    w->gen_size[g]--;
+}
+
+/* finalize, at most once; true when it resurrected the object. */
+static RC_NOINLINE bool release_finalize(rc_world *w, rc_object_head *h, const rc_type *t) {
+    h->type_bits = (h->type_bits | RC_FINALIZED) & ~RC_DYING;
+    h->refcnt = 1;
+    t->finalize(h + 1);
+    if (--h->refcnt == 0) return false;
+    /* resurrected: alive again, and tracked as before */
+    if (h->type_bits & RC_RETRACK) {
+        h->type_bits &= ~RC_RETRACK;
+        _rc_world_track(w, h);
+    }
+    return true;
 }
 
 static void release(rc_object_head *h) {
     void *obj = h + 1;
     const rc_type *t = _rc_head_type(h);
     rc_world *w = _rc_world_of(h);
-    bool locked = w->orphan;
+    bool locked = RC_UNLIKELY(w->orphan);
     if (locked) _rc_orphans_lock();
-    bool was_tracked = (h->type_bits & RC_TRACKED) != 0;
     release_untrack(w, h);
-    if (t->finalize && !(h->type_bits & RC_FINALIZED)) {
-        h->type_bits = (h->type_bits | RC_FINALIZED) & ~RC_DYING;
-        h->refcnt = 1;
-        t->finalize(obj);
-        if (--h->refcnt != 0) {
-            /* resurrected: alive again, and tracked as before */
-            if (was_tracked) _rc_world_track(w, h);
-            if (locked) _rc_orphans_unlock();
-            return;
-        }
+    if (RC_UNLIKELY(t->finalize != NULL) && !(h->type_bits & RC_FINALIZED) && release_finalize(w, h, t)) {
+        if (locked) _rc_orphans_unlock();
+        return;
     }
-    h->type_bits |= RC_DYING;
+    uintptr_t bits = (h->type_bits | RC_DYING) & ~RC_RETRACK;
+    h->type_bits = bits;
     rc_weakref *callbacks = NULL;
-    if (h->type_bits & RC_WEAKREFS) _rc_weakref_clear(obj, false, &callbacks);
+    if (RC_UNLIKELY(bits & RC_WEAKREFS)) _rc_weakref_clear(obj, false, &callbacks);
     if (t->destroy) t->destroy(obj);
-    if (t->traverse && !w->orphan && w->count[0] > 0) w->count[0]--;
+    if (t->traverse && w->count[0] > 0 && !w->orphan) w->count[0]--;
     free_memory(w, h);
     if (locked) _rc_orphans_unlock();
-    if (callbacks) _rc_weakref_run(callbacks);
+    if (RC_UNLIKELY(callbacks != NULL)) _rc_weakref_run(callbacks);
 }
 
 void _rc_dealloc(void *obj) {
@@ -198,6 +219,18 @@ void _rc_dealloc(void *obj) {
         release(h);
     }
     releasing = false;
+}
+
+void _rc_release_suspend(rc_release_state *saved) {
+    saved->list = release_list;
+    saved->releasing = releasing;
+    release_list = NULL;
+    releasing = false;
+}
+
+void _rc_release_resume(const rc_release_state *saved) {
+    release_list = saved->list;
+    releasing = saved->releasing;
 }
 /* }==== */
 

@@ -8,7 +8,9 @@
  * no list at all: they are "every tracked object in the pools whose header
  * says generation 2 (or 3)", found by walking the pools. A young object's
  * header holds its slot in its vector (gc_aux), so untracking or freeing
- * it removes it in O(1) by moving the vector's last entry into its slot.
+ * it empties the slot in O(1), without touching any other object; a
+ * vector that fills up with as many holes as objects is compacted instead
+ * of grown, and collections skip the holes.
  *
  * When a thread exits, its world becomes part of the orphan world: its
  * young objects move to generation 2, its heap and large objects are
@@ -95,43 +97,30 @@ bool _rc_orphans_held(void) { return orphan_depth > 0; }
 
 /* {==== generations ==== */
 
-void _rc_world_track(rc_world *w, rc_object_head *h) {
-    if (h->type_bits & RC_TRACKED) return;
-    h->type_bits |= RC_TRACKED;
-    if (h->type_bits & RC_COLLECTING) return; /* the collector places it when done */
-    if (!w->orphan && _rc_vec_push(&w->young[0], _rc_payload(h))) {
-        _rc_head_set_gen(h, 0);
-        h->gc_aux = (uint32_t)(w->young[0].len - 1);
-        w->gen_size[0]++;
-    } else {
-        /* the orphan world has no young generations; and with no memory for
-         * the slot the object is still tracked, in generation 2 */
-        _rc_head_set_gen(h, 2);
-        w->gen_size[2]++;
+bool _rc_young_make_room(rc_world *w, unsigned g) {
+    rc_vec *v = &w->young[g];
+    if (v->len >= 2 * w->gen_size[g] + 64) {
+        /* as many holes as objects: compact instead of growing */
+        size_t n = 0;
+        for (size_t i = 0; i < v->len; i++) {
+            void *obj = v->items[i];
+            if (!obj) continue;
+            _rc_head(obj)->gc_aux = (uint32_t)n;
+            v->items[n++] = obj;
+        }
+        v->len = n;
+        if (n < v->cap) return true;
     }
-}
-
-void _rc_world_untrack(rc_world *w, rc_object_head *h) {
-    if (!(h->type_bits & RC_TRACKED)) return;
-    h->type_bits &= ~RC_TRACKED;
-    if (h->type_bits & RC_COLLECTING) return; /* the collector accounts for it */
-    unsigned g = _rc_head_gen(h);
-    if (g < 2) {
-        rc_vec *v = &w->young[g];
-        uint32_t slot = h->gc_aux;
-        void *last = v->items[--v->len];
-        v->items[slot] = last;
-        _rc_head(last)->gc_aux = slot;
-    }
-    w->gen_size[g]--;
+    return _rc_vec_reserve(v, 1);
 }
 
 void _rc_world_place(rc_world *w, rc_object_head *h, unsigned gen) {
     h->type_bits |= RC_TRACKED;
-    if (gen < 2 && !w->orphan && _rc_vec_push(&w->young[gen], _rc_payload(h))) {
-        h->gc_aux = (uint32_t)(w->young[gen].len - 1);
+    if (gen < 2 && !w->orphan && (w->young[gen].len < w->young[gen].cap || _rc_young_make_room(w, gen))) {
+        h->gc_aux = (uint32_t)w->young[gen].len;
+        w->young[gen].items[w->young[gen].len++] = _rc_payload(h);
     } else if (gen < 2) {
-        gen = 2;
+        gen = 2; /* no memory for a slot: tracked all the same, in generation 2 */
     }
     _rc_head_set_gen(h, gen);
     w->gen_size[gen]++;
@@ -139,15 +128,6 @@ void _rc_world_place(rc_world *w, rc_object_head *h, unsigned gen) {
 /* }==== */
 
 /* {==== finding objects ==== */
-
-rc_world *_rc_world_of(const rc_object_head *h) {
-    if (h->type_bits & RC_LARGE) return ((const rc_large_obj *)h - 1)->world;
-    uintptr_t a = (uintptr_t)h;
-    rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
-    rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
-    pool -= pool->head_offset;
-    return (rc_world *)_rc_pool_heap(pool)->world;
-}
 
 typedef struct walk_ctx {
     rc_head_visit fn;
@@ -212,8 +192,9 @@ static void world_orphan(void *arg) {
     _rc_orphans_lock();
     rc_world *o = &_rc_orphans;
     for (unsigned g = 0; g < 2; g++) {
-        for (size_t i = 0; i < w->young[g].len; i++) _rc_head_set_gen(_rc_head(w->young[g].items[i]), 2);
-        o->gen_size[2] += w->young[g].len;
+        for (size_t i = 0; i < w->young[g].len; i++)
+            if (w->young[g].items[i]) _rc_head_set_gen(_rc_head(w->young[g].items[i]), 2);
+        o->gen_size[2] += w->gen_size[g];
         _rc_vec_free(&w->young[g]);
     }
     o->gen_size[2] += w->gen_size[2];
@@ -257,9 +238,8 @@ static void world_key_init(void) {
     _rc_shutdown_hook = _rc_object_shutdown_hook;
 }
 
-rc_world *_rc_world_get(void) {
-    rc_world *w = _rc_world_tls;
-    if (RC_LIKELY(w != NULL)) return w;
+rc_world *_rc_world_make(void) {
+    rc_world *w;
     pthread_once(&world_once, world_key_init);
     _rc_gc_settings_init();
     w = rc_calloc(1, sizeof *w);

@@ -158,8 +158,14 @@ RC_API int rc_heap_print_stats_json(FILE *out);
 /* A visitor: return nonzero to stop the walk. */
 typedef int (*rc_visit_fn)(void *obj, void *arg);
 
-/* Bits of rc_type.flags (none defined yet; pass 0). */
+/* Bits of rc_type.flags. */
 #define RC_TYPE_DEFAULT 0u
+/* The references an object of this type holds are all stored before the
+ * next rc_new after its creation and never change afterwards (a tuple's
+ * items). The collector then stops tracking such an object when it finds
+ * that nothing it references is tracked, as CPython does for tuples: it can
+ * never be part of a cycle, and later collections skip it. */
+#define RC_TYPE_IMMUTABLE 1u
 
 /* One per struct type. The type must outlive every object of it. */
 typedef struct rc_type {

@@ -350,6 +350,51 @@ static void test_full_collection_not_delayed_without_long_lived(void **state) {
 
 /* ---- freezing ---- */
 
+/* RC_TYPE_IMMUTABLE: like CPython's tuples, a survivor that references
+ * nothing tracked stops being tracked; one that references a tracked
+ * (mutable) object stays tracked. */
+static const rc_type *imm_type(void) {
+    static const rc_type t = {.name = "imm", .size = sizeof(node), .traverse = node_traverse,
+                              .clear = node_clear, .destroy = node_destroy, .flags = RC_TYPE_IMMUTABLE};
+    return &t;
+}
+
+static node *imm_tree(int depth, long *id) {
+    node *l = depth ? imm_tree(depth - 1, id) : NULL;
+    node *r = depth ? imm_tree(depth - 1, id) : NULL;
+    node *n = new_node(imm_type(), ++*id);
+    n->ref[0] = l; /* stored before the next rc_new, never changed: immutable */
+    n->ref[1] = r;
+    return n;
+}
+
+static void test_immutable_untracked_when_referencing_nothing_tracked(void **state) {
+    (void)state;
+    long id = 0;
+    node *tree = imm_tree(6, &id); /* 127 nodes, built bottom-up */
+    node *mutable_leaf = new_node(node_type(), 1000);
+    node *holder = new_node(imm_type(), 1001);
+    holder->ref[0] = rc_incref(mutable_leaf);
+    assert_true(rc_gc_is_tracked(tree));
+    assert_true(rc_gc_is_tracked(holder));
+    rc_gc_collect(0);
+    /* the whole tree in one young collection: children come first */
+    assert_false(rc_gc_is_tracked(tree));
+    assert_false(rc_gc_is_tracked(tree->ref[0]));
+    assert_false(rc_gc_is_tracked(((node *)tree->ref[1])->ref[1]));
+    assert_int_equal(in_generation(tree, -1), 0);
+    /* it references a tracked object: it may yet be part of a cycle */
+    assert_true(rc_gc_is_tracked(holder));
+    assert_true(rc_gc_is_tracked(mutable_leaf));
+    assert_int_equal(generation_of(holder), 1);
+    /* untracked objects still die by their count */
+    int before = count_events(EV_DESTROY, -1);
+    rc_decref(tree);
+    assert_int_equal(count_events(EV_DESTROY, -1) - before, 127);
+    rc_decref(holder);
+    rc_decref(mutable_leaf);
+}
+
 static void test_freeze_unfreeze(void **state) {
     (void)state;
     size_t before = gen_objects(-1);
@@ -418,6 +463,7 @@ int main(void) {
         OBJ_TEST(test_full_collection_waits_for_25_percent_long_lived),
         OBJ_TEST(test_full_collection_not_delayed_without_long_lived),
         OBJ_TEST(test_freeze_unfreeze),
+        OBJ_TEST(test_immutable_untracked_when_referencing_nothing_tracked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,9 @@
  *   3. mark     objects with gc_refs > 0 are reachable, and so is all they
  *               reach inside the set: an explicit stack, no recursion
  *   4. sweep    reachable ones leave the set and move to generation g + 1
- *               (g = 2 stays 2); the rest form the unreachable list
+ *               (g = 2 stays 2), or, for RC_TYPE_IMMUTABLE types that
+ *               reference nothing tracked, stop being tracked; the rest
+ *               form the unreachable list
  *   5. hold     the collector takes a reference to each unreachable object,
  *               so nothing it still has to look at is freed under it by the
  *               user code of the next steps (gc_aux becomes the slot in the
@@ -203,6 +205,23 @@ static bool gather(gc_run *r) {
     return true;
 }
 
+static int visit_tracked(void *obj, void *arg) {
+    (void)arg;
+    return obj && (_rc_head(obj)->type_bits & RC_TRACKED);
+}
+
+/* A survivor of an RC_TYPE_IMMUTABLE type that references nothing tracked
+ * is untracked instead of promoted (CPython's tuple untracking). In a young
+ * collection the set is in creation order, so a tree built bottom-up is
+ * untracked whole in one pass. */
+static inline bool maybe_untrack(rc_object_head *h) {
+    const rc_type *t = _rc_head_type(h);
+    if (RC_LIKELY(!(t->flags & RC_TYPE_IMMUTABLE))) return false;
+    if (t->traverse(_rc_payload(h), visit_tracked, NULL) != 0) return false;
+    h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+    return true;
+}
+
 /* Steps 2-4. */
 static void find_unreachable(gc_run *r) {
     FOR_EACH_EXAMINED(r, h, { _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, NULL); });
@@ -215,6 +234,7 @@ static void find_unreachable(gc_run *r) {
         const uintptr_t gen2 = (uintptr_t)2 << RC_GEN_SHIFT;
         FOR_EACH_EXAMINED(r, h, {
             if (h->type_bits & RC_REACHABLE) {
+                if (maybe_untrack(h)) continue;
                 h->type_bits = (h->type_bits & ~(RC_COLLECTING | RC_REACHABLE | RC_GEN_MASK)) | gen2;
                 survivors++;
             } else {
@@ -226,6 +246,7 @@ static void find_unreachable(gc_run *r) {
     } else {
         FOR_EACH_EXAMINED(r, h, {
             if (h->type_bits & RC_REACHABLE) {
+                if (maybe_untrack(h)) continue;
                 h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
                 _rc_world_place(w, h, r->target);
                 survivors++;

@@ -414,6 +414,22 @@ RC_INTERNAL void *_rc_heap_alloc_in(rc_heap *h, size_t size);
  * owner of (or NULL): p's pool is taken back directly when it belongs to
  * owner, otherwise through the lock-free remote path. */
 RC_INTERNAL void _rc_heap_free_in(rc_heap *owner, void *p);
+/* The owner's free of p, a block start it handed out from one of h's small
+ * pools (no checks: object heaps know their blocks). False, with nothing
+ * changed, when the slow path must decide (another owner, a full pool, a
+ * pool about to empty, a medium span). */
+static inline bool _rc_heap_free_owned(rc_heap *h, void *p) {
+    uintptr_t a = (uintptr_t)p;
+    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
+    if (atomic_load_explicit(&pool->owner, memory_order_relaxed) != (uintptr_t)h) return false;
+    uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
+    if (RC_UNLIKELY(used <= 1)) return false;
+    rc_block *b = p;
+    b->next = pool->free;
+    pool->free = b;
+    atomic_store_explicit(&pool->used, used - 1, memory_order_relaxed);
+    return true;
+}
 /* The owner takes remote frees back and returns empty pools (all of them,
  * or all but the last of each class). */
 RC_INTERNAL void _rc_heap_reclaim(rc_heap *h, bool all);

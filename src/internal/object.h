@@ -220,7 +220,7 @@ RC_INTERNAL bool _rc_is_live_object(const void *p);
  * another release (a destroy or finalizer that collects or allocates). */
 typedef struct rc_release_state {
     rc_object_head *list;
-    bool releasing;
+    unsigned releasing;
 } rc_release_state;
 RC_INTERNAL void _rc_release_suspend(rc_release_state *saved);
 RC_INTERNAL void _rc_release_resume(const rc_release_state *saved);

@@ -18,12 +18,12 @@
  * references are cleared, destroy runs, the memory goes back to the pool,
  * and the weak-reference callbacks run last, when the object is gone. If
  * destroy drops the last reference to another object, that object's
- * release does not start inside this one: the thread is already
- * releasing, so the object is untracked, marked DYING and pushed onto the
- * thread's release list, linked through its (now unused) count word, and
- * the outermost _rc_dealloc takes it next. A 10-million-node chain is
- * released in a loop, with constant stack (CPython's trashcan, without its
- * depth limit and without allocating).
+ * release starts inside this one only while releases nest less than
+ * RELEASE_NEST_MAX deep; deeper, the object is untracked, marked DYING and
+ * pushed onto the thread's release list, linked through its (now unused)
+ * count word, and the outermost _rc_dealloc takes it next. A
+ * 10-million-node chain is released in a loop, with bounded stack
+ * (CPython's trashcan, without allocating).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,9 +31,13 @@
 
 #include "internal/object.h"
 
-/* The thread's release list and whether a release is under way. */
+/* The thread's release list, and how deeply releases nest now. */
 static __thread rc_object_head *release_list __attribute__((tls_model("initial-exec")));
-static __thread bool releasing __attribute__((tls_model("initial-exec")));
+static __thread unsigned releasing __attribute__((tls_model("initial-exec")));
+/* Releases nest directly up to this depth (a few KiB of stack), which
+ * spares the list's bookkeeping for the shallow structures that are most of
+ * them; deeper ones wait on the list. */
+#define RELEASE_NEST_MAX 32
 
 /* rc_new_var objects: rc_sizeof counts their whole block. Set at creation. */
 #define RC_VAR RC_BIT(9)
@@ -81,9 +85,9 @@ static void *new_object(const char *fn, const rc_type *type, size_t extra, bool 
         h = _rc_heap_alloc_in(w->heap, total);
         if (RC_LIKELY(h != NULL)) {
             if (payload <= 64) {
-                /* whole words: the block is a multiple of 16 bytes */
+                /* 16-byte units: the block is a multiple of 16 bytes */
                 uint64_t *q = (uint64_t *)(h + 1);
-                for (size_t i = 0; i < (payload + 7) / 8; i++) q[i] = 0;
+                for (size_t i = 0; i < payload; i += 16, q += 2) q[0] = q[1] = 0;
             } else {
                 memset(h + 1, 0, payload);
             }
@@ -139,7 +143,8 @@ static void free_memory(rc_world *w, rc_object_head *h) {
     } else {
         /* the world's own thread takes its pools' blocks back directly;
          * anyone else (orphans) through the remote path */
-        _rc_heap_free_in(w == _rc_world_tls ? w->heap : NULL, h);
+        rc_heap *owner = w == _rc_world_tls ? w->heap : NULL;
+        if (!owner || !_rc_heap_free_owned(owner, h)) _rc_heap_free_in(owner, h);
     }
 }
 
@@ -199,6 +204,12 @@ static void release(rc_object_head *h) {
 
 void _rc_dealloc(void *obj) {
     rc_object_head *h = _rc_head(obj);
+    if (releasing && releasing < RELEASE_NEST_MAX) {
+        releasing++;
+        release(h);
+        releasing--;
+        return;
+    }
     if (releasing) {
         /* inside another release: queue it (see the essay above) */
         rc_world *w = _rc_world_of(h);
@@ -211,21 +222,21 @@ void _rc_dealloc(void *obj) {
         release_list = h;
         return;
     }
-    releasing = true;
+    releasing = 1;
     release(h);
     while (release_list) {
         h = release_list;
         release_list = *(rc_object_head **)h;
         release(h);
     }
-    releasing = false;
+    releasing = 0;
 }
 
 void _rc_release_suspend(rc_release_state *saved) {
     saved->list = release_list;
     saved->releasing = releasing;
     release_list = NULL;
-    releasing = false;
+    releasing = 0;
 }
 
 void _rc_release_resume(const rc_release_state *saved) {

@@ -1,4 +1,8 @@
-# The heap fuzz target (tests/fuzz/fuzz_heap.c), built two ways:
+# The fuzz targets, each built two ways: the heap (tests/fuzz/fuzz_heap.c)
+# and objects with the cycle collector and weak references
+# (tests/fuzz/fuzz_gc.c, checked against a model of the object graph).
+# Below for fuzz_heap; fuzz_gc_replay and fuzz_gc_libfuzzer are the same
+# with their own seeds (fuzz/fuzz_gc_seeds) and corpus (fuzz/fuzz_gc_corpus).
 #   fuzz_heap_replay     always: a main() that feeds 2000 pseudo-random inputs
 #                        from a fixed seed through LLVMFuzzerTestOneInput (or
 #                        replays the files and directories given as arguments,
@@ -25,6 +29,20 @@ add_custom_command(TARGET fuzz_heap_replay POST_BUILD
   COMMENT "Writing the fuzz_heap seed corpus")
 add_test(NAME fuzz_heap_replay COMMAND fuzz_heap_replay)
 set_tests_properties(fuzz_heap_replay PROPERTIES TIMEOUT 300 LABELS fuzz)
+
+set(RECLAIM_FUZZ_GC_SEEDS ${RECLAIM_FUZZ_DIR}/fuzz_gc_seeds)
+set(RECLAIM_FUZZ_GC_CORPUS ${RECLAIM_FUZZ_DIR}/fuzz_gc_corpus)
+add_executable(fuzz_gc_replay fuzz/fuzz_gc.c)
+target_link_libraries(fuzz_gc_replay PRIVATE reclaim_static Threads::Threads)
+target_include_directories(fuzz_gc_replay PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+target_compile_definitions(fuzz_gc_replay PRIVATE RC_BUILDING_RECLAIM RC_FUZZ_REPLAY_MAIN)
+target_compile_options(fuzz_gc_replay PRIVATE ${RECLAIM_WARNINGS})
+add_custom_command(TARGET fuzz_gc_replay POST_BUILD
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${RECLAIM_FUZZ_DIR}
+  COMMAND fuzz_gc_replay --write-corpus ${RECLAIM_FUZZ_GC_SEEDS} 64
+  COMMENT "Writing the fuzz_gc seed corpus")
+add_test(NAME fuzz_gc_replay COMMAND fuzz_gc_replay)
+set_tests_properties(fuzz_gc_replay PROPERTIES TIMEOUT 300 LABELS fuzz)
 
 if(RECLAIM_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -59,5 +77,22 @@ if(RECLAIM_FUZZ)
       -artifact_prefix=${RECLAIM_FUZZ_DIR}/
       ${RECLAIM_FUZZ_CORPUS} ${RECLAIM_FUZZ_SEEDS})
     set_tests_properties(fuzz_heap_libfuzzer PROPERTIES TIMEOUT 180 LABELS fuzz)
+
+    # rc_incref/rc_decref are inline: checked in the target as in the library
+    add_executable(fuzz_gc_libfuzzer fuzz/fuzz_gc.c)
+    target_link_libraries(fuzz_gc_libfuzzer PRIVATE reclaim_fuzz)
+    target_include_directories(fuzz_gc_libfuzzer PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+    target_compile_definitions(fuzz_gc_libfuzzer PRIVATE RC_BUILDING_RECLAIM
+      RC_OBJECT_CHECKS=${RECLAIM_OBJECT_CHECKS})
+    target_compile_options(fuzz_gc_libfuzzer PRIVATE ${RECLAIM_WARNINGS} -fsanitize=fuzzer)
+    target_link_options(fuzz_gc_libfuzzer PRIVATE -fsanitize=fuzzer)
+    add_dependencies(fuzz_gc_libfuzzer fuzz_gc_replay) # the seed corpus
+
+    file(MAKE_DIRECTORY ${RECLAIM_FUZZ_GC_CORPUS})
+    add_test(NAME fuzz_gc_libfuzzer COMMAND fuzz_gc_libfuzzer
+      -runs=200000 -max_total_time=30 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1
+      -artifact_prefix=${RECLAIM_FUZZ_DIR}/
+      ${RECLAIM_FUZZ_GC_CORPUS} ${RECLAIM_FUZZ_GC_SEEDS})
+    set_tests_properties(fuzz_gc_libfuzzer PROPERTIES TIMEOUT 180 LABELS fuzz)
   endif()
 endif()

@@ -359,7 +359,7 @@ say "r/X = reclaim / X (below 1: reclaim is faster or smaller). 'met' judges the
 if ((P != D)); then
     say "* CPython's binary-trees ran at depth $P only ($(v binarytrees $P cpython sec) s); its depth-$D cell is that time x $(bt_nodes $D)/$(bt_nodes $P) nodes, a lower bound."
 fi
-say "binary-trees: reclaim's node type has traverse (tracked), freed by rc_decref; malloc/free frees recursively; Boehm never frees; CPython is the usual tuple program."
+say "binary-trees: reclaim's node type has traverse and RC_TYPE_IMMUTABLE (tracked at creation, untracked by its first collection as CPython untracks tuples), freed by rc_decref; malloc/free frees recursively; Boehm never frees; CPython is the usual tuple program."
 for k in "binarytrees/$D/reclaim" "binarytrees/$P/reclaim" "binarytrees/$P/cpython" "gcbench/-/reclaim" "gcbench/-/cpython" "binarytrees/$D/boehm" "gcbench/-/boehm"; do
     [[ -n ${OUT[$k]:-} ]] || continue
     l=${OUT[$k]}

@@ -19,9 +19,10 @@
  *   3. mark     objects with gc_refs > 0 are reachable, and so is all they
  *               reach inside the set: an explicit stack, no recursion
  *   4. sweep    reachable ones leave the set and move to generation g + 1
- *               (g = 2 stays 2), or, for RC_TYPE_IMMUTABLE types that
- *               reference nothing tracked, stop being tracked; the rest
- *               form the unreachable list
+ *               (g = 2 stays 2); the rest form the unreachable list. Steps
+ *               3 and 4 share one walk (CPython's move_unreachable).
+ *   (Before step 2, an object of an RC_TYPE_IMMUTABLE type that references
+ *   nothing tracked leaves the set untracked: it can never be in a cycle.)
  *   5. hold     the collector takes a reference to each unreachable object,
  *               so nothing it still has to look at is freed under it by the
  *               user code of the next steps (gc_aux becomes the slot in the
@@ -210,10 +211,12 @@ static int visit_tracked(void *obj, void *arg) {
     return obj && (_rc_head(obj)->type_bits & RC_TRACKED);
 }
 
-/* A survivor of an RC_TYPE_IMMUTABLE type that references nothing tracked
- * is untracked instead of promoted (CPython's tuple untracking). In a young
- * collection the set is in creation order, so a tree built bottom-up is
- * untracked whole in one pass. */
+/* An examined object of an RC_TYPE_IMMUTABLE type that references nothing
+ * tracked can never be part of a cycle: it leaves the set untracked
+ * (CPython's tuple untracking), before the subtraction. If garbage holds
+ * it, it dies by its count when the garbage goes. In a young collection
+ * the set is in creation order, so a tree built bottom-up is untracked
+ * whole in one pass. */
 static inline bool maybe_untrack(rc_object_head *h) {
     const rc_type *t = _rc_head_type(h);
     if (RC_LIKELY(!(t->flags & RC_TYPE_IMMUTABLE))) return false;
@@ -222,41 +225,53 @@ static inline bool maybe_untrack(rc_object_head *h) {
     return true;
 }
 
-/* Steps 2-4. */
-static void find_unreachable(gc_run *r) {
-    FOR_EACH_EXAMINED(r, h, { _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, NULL); });
-    rc_vec *stack = &r->stack;
-    FOR_EACH_EXAMINED(r, h, { mark_from(stack, h); });
-    rc_world *w = r->w;
-    rc_vec *u = &r->unreachable;
-    size_t survivors = 0;
+/* A reachable examined object leaves the set for generation r->target (or
+ * stops being tracked). */
+static inline void survive(gc_run *r, rc_object_head *h) {
     if (r->target == 2) {
-        const uintptr_t gen2 = (uintptr_t)2 << RC_GEN_SHIFT;
-        FOR_EACH_EXAMINED(r, h, {
-            if (h->type_bits & RC_REACHABLE) {
-                if (maybe_untrack(h)) continue;
-                h->type_bits = (h->type_bits & ~(RC_COLLECTING | RC_REACHABLE | RC_GEN_MASK)) | gen2;
-                survivors++;
-            } else {
-                h->gc_aux = (uint32_t)u->len;
-                u->items[u->len++] = _rc_payload(h); /* reserved */
-            }
-        });
-        w->gen_size[2] += survivors;
+        h->type_bits = (h->type_bits & ~(RC_COLLECTING | RC_REACHABLE | RC_GEN_MASK)) | ((uintptr_t)2 << RC_GEN_SHIFT);
+        r->w->gen_size[2]++;
     } else {
-        FOR_EACH_EXAMINED(r, h, {
-            if (h->type_bits & RC_REACHABLE) {
-                if (maybe_untrack(h)) continue;
-                h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
-                _rc_world_place(w, h, r->target);
-                survivors++;
-            } else {
-                h->gc_aux = (uint32_t)u->len;
-                u->items[u->len++] = _rc_payload(h); /* reserved */
-            }
-        });
+        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+        _rc_world_place(r->w, h, r->target);
     }
-    r->survivors = survivors;
+    r->survivors++;
+}
+
+/* Steps 2-4. Marking and sweeping share one walk, as CPython's
+ * move_unreachable does: an object with gc_refs > 0, or already reached, is
+ * reachable: everything it reaches is marked (an explicit stack) and it
+ * leaves the set; one with gc_refs == 0 not reached yet is tentatively
+ * unreachable. A tentative one that a later root reaches is taken back when
+ * the walk is done. */
+static void find_unreachable(gc_run *r) {
+    FOR_EACH_EXAMINED(r, h, {
+        if (maybe_untrack(h)) continue;
+        _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, NULL);
+    });
+    rc_vec *stack = &r->stack;
+    rc_vec *u = &r->unreachable;
+    FOR_EACH_EXAMINED(r, h, {
+        if (!(h->type_bits & RC_REACHABLE)) {
+            if (h->gc_aux == 0) {
+                u->items[u->len++] = _rc_payload(h); /* reserved */
+                continue;
+            }
+            mark_from(stack, h);
+        }
+        survive(r, h);
+    });
+    size_t n = 0;
+    for (size_t i = 0; i < u->len; i++) {
+        rc_object_head *h = _rc_head(u->items[i]);
+        if (h->type_bits & RC_REACHABLE) {
+            survive(r, h);
+            continue;
+        }
+        h->gc_aux = (uint32_t)n;
+        u->items[n++] = u->items[i];
+    }
+    u->len = n;
 }
 
 /* Undo gather when memory for the marking runs out: everything survives. */

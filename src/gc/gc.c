@@ -193,11 +193,13 @@ size_t rc_gc_collect(int generation) {
 void rc_gc_enable(void) {
     _rc_gc_settings_init();
     atomic_store(&_rc_gc_enabled, true);
+    _rc_gc_settings_changed();
 }
 
 void rc_gc_disable(void) {
     _rc_gc_settings_init();
     atomic_store(&_rc_gc_enabled, false);
+    _rc_gc_settings_changed();
 }
 
 bool rc_gc_isenabled(void) {
@@ -216,6 +218,7 @@ void rc_gc_set_threshold(size_t t0, size_t t1, size_t t2) {
     atomic_store(&_rc_gc_threshold[0], t0);
     atomic_store(&_rc_gc_threshold[1], t1);
     atomic_store(&_rc_gc_threshold[2], t2);
+    _rc_gc_settings_changed();
 }
 
 void rc_gc_set_debug(unsigned flags) {

@@ -235,7 +235,11 @@ RC_INTERNAL extern void (*_rc_gc_auto_hook)(rc_world *w);
 RC_INTERNAL extern _Atomic(bool) _rc_gc_enabled;
 RC_INTERNAL extern _Atomic(size_t) _rc_gc_threshold[3];
 RC_INTERNAL extern _Atomic(unsigned) _rc_gc_debug;
+/* count[0] at which rc_new must look at collecting: threshold 0 while
+ * automatic collection is on, else SIZE_MAX (kept by the setters). */
+RC_INTERNAL extern _Atomic(size_t) _rc_gc_auto_at;
 RC_INTERNAL void _rc_gc_settings_init(void);
+RC_INTERNAL void _rc_gc_settings_changed(void);
 /* Work run by rc_shutdown before the heap report (defined by src/gc;
  * installed as _rc_shutdown_hook when the first world is made). */
 RC_INTERNAL extern void (*_rc_object_shutdown_hook)(void);

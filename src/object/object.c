@@ -44,7 +44,7 @@ static __thread unsigned releasing __attribute__((tls_model("initial-exec")));
 
 /* {==== creation ==== */
 
-static void *new_object(const char *fn, const rc_type *type, size_t extra, bool var) {
+static RC_NOINLINE void *new_object(const char *fn, const rc_type *type, size_t extra, bool var) {
     if (!type) {
         _rc_set_error("%s: type is NULL", fn);
         errno = EINVAL;
@@ -119,7 +119,31 @@ static void *new_object(const char *fn, const rc_type *type, size_t extra, bool 
     return h + 1;
 }
 
-void *rc_new(const rc_type *type) { return new_object("rc_new", type, 0, false); }
+/* rc_new's fast path: a small object of a valid type on a thread that has a
+ * world, with no collection due, from a pool with a free block. Anything
+ * else (including every error) goes to new_object. */
+void *rc_new(const rc_type *type) {
+    rc_world *w = _rc_world_tls;
+    if (RC_UNLIKELY(!w || !type || ((uintptr_t)type & (~RC_TYPE_MASK | 7)) != 0)) goto slow;
+    size_t payload = type->size;
+    if (RC_UNLIKELY(payload > RC_SMALL_MAX - sizeof(rc_object_head))) goto slow;
+    bool gc = type->traverse != NULL;
+    if (gc && RC_UNLIKELY(w->count[0] >= atomic_load_explicit(&_rc_gc_auto_at, memory_order_relaxed))) goto slow;
+    rc_object_head *h = _rc_heap_pop_small(w->heap, payload + sizeof(rc_object_head));
+    if (RC_UNLIKELY(!h)) goto slow;
+    uint64_t *q = (uint64_t *)(h + 1); /* 16-byte units: the block is a multiple of 16 bytes */
+    for (size_t i = 0; i < payload; i += 16, q += 2) q[0] = q[1] = 0;
+    h->refcnt = 1;
+    h->gc_aux = 0;
+    h->type_bits = (uintptr_t)type;
+    if (gc) {
+        w->count[0]++;
+        _rc_world_track(w, h);
+    }
+    return h + 1;
+slow:
+    return new_object("rc_new", type, 0, false);
+}
 
 void *rc_new_var(const rc_type *type, size_t extra) { return new_object("rc_new_var", type, extra, extra != 0); }
 /* }==== */

@@ -32,6 +32,7 @@ rc_world _rc_orphans = {.orphan = true};
 _Atomic(bool) _rc_gc_enabled = true;
 _Atomic(size_t) _rc_gc_threshold[3] = {700, 10, 10};
 _Atomic(unsigned) _rc_gc_debug;
+_Atomic(size_t) _rc_gc_auto_at = 700;
 static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,6 +46,12 @@ static void settings_read(void) {
     int64_t t = _rc_option(RC_OPT_GC_THRESHOLD);
     for (int i = 0; i < 3; i++) atomic_store(&_rc_gc_threshold[i], RC_OPT_UNPACK3(t, i));
     atomic_store(&_rc_gc_debug, (unsigned)_rc_option(RC_OPT_GC_DEBUG));
+    _rc_gc_settings_changed();
+}
+
+void _rc_gc_settings_changed(void) {
+    size_t t0 = atomic_load(&_rc_gc_threshold[0]);
+    atomic_store(&_rc_gc_auto_at, atomic_load(&_rc_gc_enabled) && t0 != 0 ? t0 : SIZE_MAX);
 }
 
 void _rc_gc_settings_init(void) { pthread_once(&settings_once, settings_read); }

@@ -107,9 +107,12 @@ typedef struct gc_run {
         }                                                                                      \
     } while (0)
 
-static void check_visited(const void *p) {
+/* Checked builds: what a traverse visits must be a live object. from is the
+ * object whose traverse it is. */
+static void check_visited(const void *p, const void *from) {
     if (RC_OBJECT_CHECKS && !_rc_is_live_object(p))
-        _rc_fatal("reclaim: a traverse function visited %p, which is not a live object", p);
+        _rc_fatal("reclaim: the traverse of object %p (type %s) visited %p, which is not a live object", from,
+                  _rc_type_name(_rc_head_type(_rc_head(from))), p);
 }
 /* }==== */
 
@@ -129,10 +132,10 @@ static void collect_pool(rc_pool *pool, void *arg) {
     if (!_rc_vec_push(&r->pools, pool)) r->oom = true;
 }
 
+/* arg: the object whose traverse this is */
 static int visit_subtract(void *obj, void *arg) {
-    (void)arg;
     if (!obj) return 0;
-    check_visited(obj);
+    check_visited(obj, arg);
     rc_object_head *h = _rc_head(obj);
     if (h->type_bits & RC_COLLECTING) {
         if (RC_OBJECT_CHECKS && h->gc_aux == 0)
@@ -247,7 +250,7 @@ static inline void survive(gc_run *r, rc_object_head *h) {
 static void find_unreachable(gc_run *r) {
     FOR_EACH_EXAMINED(r, h, {
         if (maybe_untrack(h)) continue;
-        _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, NULL);
+        _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, _rc_payload(h));
     });
     rc_vec *stack = &r->stack;
     rc_vec *u = &r->unreachable;
@@ -341,7 +344,7 @@ static void handle_resurrected(gc_run *r) {
     }
     for (size_t i = 0; i < u->len; i++) {
         rc_object_head *h = _rc_head(u->items[i]);
-        if (h->type_bits & RC_TRACKED) _rc_head_type(h)->traverse(u->items[i], visit_subtract, NULL);
+        if (h->type_bits & RC_TRACKED) _rc_head_type(h)->traverse(u->items[i], visit_subtract, u->items[i]);
         else h->gc_aux = 1; /* untracked by a finalizer: the collector lets go of it */
     }
     r->stack.len = 0;

@@ -96,17 +96,13 @@ static void invoke_callbacks(rc_gc_phase phase, const rc_gc_info *info) {
 
 /* {==== collections ==== */
 
-static bool orphans_present(void) {
-    return _rc_orphans.heaps.len != 0 || _rc_orphans.large != NULL;
-}
-
 /* Collect the orphan world (lock taken here). Returns the objects freed. */
 static size_t collect_orphans(unsigned debug, size_t *uncollectable) {
     *uncollectable = 0;
     _rc_orphans_lock();
     rc_world *o = &_rc_orphans;
     size_t n = 0;
-    if (!o->collecting) {
+    if (!o->collecting && (o->heaps.len != 0 || o->large != NULL)) {
         o->collecting = true;
         for (size_t i = 0; i < o->heaps.len; i++) _rc_heap_reclaim(o->heaps.items[i], true);
         n = _rc_gc_collect_world(o, 2, debug, uncollectable);
@@ -141,7 +137,7 @@ static size_t collect_with_callbacks(rc_world *w, int gen, bool orphans) {
     for (int i = 0; i <= gen; i++) w->count[i] = 0;
     size_t uncollectable = 0, orphan_unc = 0;
     size_t collected = _rc_gc_collect_world(w, gen, debug, &uncollectable);
-    if (orphans && orphans_present()) {
+    if (orphans) {
         collected += collect_orphans(debug, &orphan_unc);
         uncollectable += orphan_unc;
     }
@@ -183,7 +179,7 @@ size_t rc_gc_collect(int generation) {
         _rc_set_error("rc_gc_collect: out of memory");
         return 0;
     }
-    if (w->collecting || (_rc_orphans.collecting && _rc_orphans_held())) return 0;
+    if (w->collecting || (_rc_orphans_held() && _rc_orphans.collecting)) return 0;
     return collect_with_callbacks(w, generation < 0 ? 2 : generation, true);
 }
 /* }==== */

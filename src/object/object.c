@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "internal/object.h"
@@ -38,6 +39,40 @@ static __thread unsigned releasing __attribute__((tls_model("initial-exec")));
  * spares the list's bookkeeping for the shallow structures that are most of
  * them; deeper ones wait on the list. */
 #define RELEASE_NEST_MAX 32
+
+/* Checked builds give every pool object at least this many bytes, so a
+ * freed object keeps its type in word 2 for the report of a later, wrong,
+ * reference change (see free_memory). */
+#define MIN_CHECKED_BLOCK 32
+
+/* Checked builds also remember the last large objects freed (their
+ * mappings are gone or reused), for the same report. */
+#define FREED_LARGE_RING 64
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        const void *obj;
+        const rc_type *type;
+    } ring[FREED_LARGE_RING];
+    unsigned next;
+} freed_large = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void note_freed_large(const void *obj, const rc_type *type) {
+    pthread_mutex_lock(&freed_large.lock);
+    freed_large.ring[freed_large.next].obj = obj;
+    freed_large.ring[freed_large.next].type = type;
+    freed_large.next = (freed_large.next + 1) % FREED_LARGE_RING;
+    pthread_mutex_unlock(&freed_large.lock);
+}
+
+static const rc_type *freed_large_type(const void *obj) {
+    const rc_type *t = NULL;
+    pthread_mutex_lock(&freed_large.lock);
+    for (unsigned i = 0; i < FREED_LARGE_RING; i++)
+        if (freed_large.ring[i].obj == obj) t = freed_large.ring[i].type;
+    pthread_mutex_unlock(&freed_large.lock);
+    return t;
+}
 
 /* rc_new_var objects: rc_sizeof counts their whole block. Set at creation. */
 #define RC_VAR RC_BIT(9)
@@ -64,6 +99,7 @@ static RC_NOINLINE void *new_object(const char *fn, const rc_type *type, size_t 
         return NULL;
     }
     total = payload + sizeof(rc_object_head);
+    if (RC_OBJECT_CHECKS && total < MIN_CHECKED_BLOCK) total = MIN_CHECKED_BLOCK;
     rc_world *w = _rc_world_get();
     if (RC_UNLIKELY(!w)) {
         _rc_set_error("%s: out of memory for the thread's object world", fn);
@@ -129,7 +165,9 @@ void *rc_new(const rc_type *type) {
     if (RC_UNLIKELY(payload > RC_SMALL_MAX - sizeof(rc_object_head))) goto slow;
     bool gc = type->traverse != NULL;
     if (gc && RC_UNLIKELY(w->count[0] >= atomic_load_explicit(&_rc_gc_auto_at, memory_order_relaxed))) goto slow;
-    rc_object_head *h = _rc_heap_pop_small(w->heap, payload + sizeof(rc_object_head));
+    size_t total = payload + sizeof(rc_object_head);
+    if (RC_OBJECT_CHECKS && total < MIN_CHECKED_BLOCK) total = MIN_CHECKED_BLOCK;
+    rc_object_head *h = _rc_heap_pop_small(w->heap, total);
     if (RC_UNLIKELY(!h)) goto slow;
     uint64_t *q = (uint64_t *)(h + 1); /* 16-byte units: the block is a multiple of 16 bytes */
     for (size_t i = 0; i < payload; i += 16, q += 2) q[0] = q[1] = 0;
@@ -163,6 +201,7 @@ static void free_memory(rc_world *w, rc_object_head *h) {
         if (l->prev) l->prev->next = l->next;
         else w->large = l->next;
         if (l->next) l->next->prev = l->prev;
+        if (RC_OBJECT_CHECKS) note_freed_large(h + 1, (const rc_type *)(bits & RC_TYPE_MASK));
         _rc_large_free(l);
     } else {
         /* the world's own thread takes its pools' blocks back directly;
@@ -310,6 +349,10 @@ static void check_object(const char *op, void *obj) {
             /* a freed object keeps its type in word 2 (see free_memory) */
             _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it was freed)", op,
                       obj, _rc_type_name((const rc_type *)((uintptr_t *)h)[2]));
+        const rc_type *large = block ? NULL : freed_large_type(obj);
+        if (large)
+            _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it was freed)", op,
+                      obj, _rc_type_name(large));
         _rc_fatal("reclaim: %s of %p, which is not a live object", op, obj);
     }
     rc_world *w = _rc_world_of(h);

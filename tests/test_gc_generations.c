@@ -395,6 +395,35 @@ static void test_immutable_untracked_when_referencing_nothing_tracked(void **sta
     rc_decref(mutable_leaf);
 }
 
+/* A full collection stops reading pools that hold no tracked object; an
+ * object tracked again later in such a pool must still be found. */
+static const rc_type *wide_type(void) {
+    static const rc_type t = {.name = "wide", .size = 200, .traverse = node_traverse, .clear = node_clear,
+                              .destroy = node_destroy};
+    return &t;
+}
+
+static void test_pool_of_untracked_objects_found_once_tracked_again(void **state) {
+    (void)state;
+    enum { N = 2000 };
+    node **all = malloc(N * sizeof *all);
+    assert_non_null(all);
+    for (int i = 0; i < N; i++) {
+        all[i] = new_node(wide_type(), 5000 + i);
+        rc_gc_untrack(all[i]);
+    }
+    rc_gc_collect(-1); /* finds their pools without tracked objects */
+    rc_gc_collect(-1);
+    node *x = all[N / 2];
+    set_ref(x, 0, x); /* a self-cycle, tracked again */
+    rc_gc_track(x);
+    for (int i = 0; i < N; i++) rc_decref(all[i]);
+    long before = S()->destroyed;
+    assert_int_equal(rc_gc_collect(-1), 1);
+    assert_int_equal(S()->destroyed - before, 1);
+    free(all);
+}
+
 static void test_freeze_unfreeze(void **state) {
     (void)state;
     size_t before = gen_objects(-1);
@@ -464,6 +493,7 @@ int main(void) {
         OBJ_TEST(test_full_collection_not_delayed_without_long_lived),
         OBJ_TEST(test_freeze_unfreeze),
         OBJ_TEST(test_immutable_untracked_when_referencing_nothing_tracked),
+        OBJ_TEST(test_pool_of_untracked_objects_found_once_tracked_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,9 +127,11 @@ static inline void gather_one(gc_run *r, rc_object_head *h) {
     }
 }
 
+/* A pool joins a full collection unless its hint says it holds no tracked
+ * object. */
 static void collect_pool(rc_pool *pool, void *arg) {
     gc_run *r = arg;
-    if (!_rc_vec_push(&r->pools, pool)) r->oom = true;
+    if (pool->tracked_hint && !_rc_vec_push(&r->pools, pool)) r->oom = true;
 }
 
 /* arg: the object whose traverse this is */
@@ -179,13 +181,23 @@ static bool gather(gc_run *r) {
             _rc_vec_free(&r->pools);
             return false;
         }
+        size_t kept = 0;
         for (size_t pi = 0; pi < r->pools.len; pi++) {
             rc_pool *pool = r->pools.items[pi];
             size_t bs = _rc_pool_block_size(pool);
             uint8_t *p = _rc_pool_start(pool);
             uint8_t *end = p + (size_t)atomic_load_explicit(&pool->capacity, memory_order_relaxed) * bs;
-            for (; p < end; p += bs) gather_one(r, (rc_object_head *)p);
+            uintptr_t any = 0;
+            for (; p < end; p += bs) {
+                any |= ((rc_object_head *)p)->type_bits & RC_TRACKED;
+                gather_one(r, (rc_object_head *)p);
+            }
+            /* no tracked object (frozen ones count): later full collections
+             * skip the pool until something in it is tracked again */
+            if (any) r->pools.items[kept++] = pool;
+            else pool->tracked_hint = 0;
         }
+        r->pools.len = kept;
         for (rc_large_obj *l = w->large; l; l = l->next) gather_one(r, (rc_object_head *)(l + 1));
         for (unsigned g = 0; g < 2; g++) w->young[g].len = 0;
         w->gen_size[0] = w->gen_size[1] = w->gen_size[2] = 0;

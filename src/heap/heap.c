@@ -343,7 +343,8 @@ static RC_NOINLINE rc_pool *heap_find_pool(rc_heap *h, unsigned cls) {
     rc_pool *pool = q->first;
     while (pool) {
         rc_pool *next = pool->next;
-        if (pool->free || _rc_pool_collect(pool) || unpark(pool) || _rc_pool_extend(pool, h->objects)) {
+        if (pool->free || _rc_pool_collect(pool) || (!h->objects && unpark(pool)) ||
+            _rc_pool_extend(pool, h->objects)) {
             if (pool != q->first) {
                 list_remove(q, pool);
                 queue_push_front(h, pool);

@@ -118,9 +118,11 @@ bool _rc_pool_is_block(const rc_pool *pool, const void *p) {
 
 bool _rc_pool_is_valid(const rc_pool *pool) {
     uint32_t nfree = 0, capacity = atomic_load_explicit(&((rc_pool *)pool)->capacity, memory_order_relaxed);
+    const struct rc_heap *owner = _rc_pool_heap(pool);
+    uint16_t parked = owner && owner->objects ? 0 : pool->parked; /* object heaps: a tracking hint */
     for (const rc_block *b = pool->free; b; b = b->next) {
         uint32_t idx = (uint32_t)(((const uint8_t *)b - _rc_pool_start(pool)) / _rc_pool_block_size(pool));
-        if (!_rc_pool_is_block(pool, b) || block_touches(pool, idx, pool->parked)) {
+        if (!_rc_pool_is_block(pool, b) || block_touches(pool, idx, parked)) {
             _rc_set_error("heap validation: pool %p free list holds %p, not a block of it", (const void *)pool,
                           (const void *)b);
             return false;

@@ -93,10 +93,19 @@ typedef struct rc_pool {
     _Atomic(uintptr_t) xfree;   /* remote frees | RC_XFREE_NOTIFY */
     _Atomic(uint16_t) capacity; /* blocks carved so far: owner writes,
                                    rc_owns on any thread reads */
-    uint16_t parked;            /* owner only: OS pages of the span (the
-                                   first 16) purged while the pool is in use;
-                                   the free blocks touching them are off the
-                                   free list until the page is taken back */
+    union {
+        uint16_t parked;        /* malloc heaps, owner only: OS pages of the
+                                   span (the first 16) purged while the pool
+                                   is in use; the free blocks touching them
+                                   are off the free list until the page is
+                                   taken back */
+        uint16_t tracked_hint;  /* object heaps (never purged in use):
+                                   nonzero when the pool may hold tracked
+                                   objects. Set by tracking, cleared by a
+                                   full collection that finds none, so full
+                                   collections skip pools of untracked
+                                   objects. */
+    };
     uint8_t cls;                /* size class: gives block size and count */
     uint8_t npools;             /* span length (head only) */
     uint8_t head_offset;        /* INTERIOR: pools back to the head */

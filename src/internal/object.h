@@ -165,6 +165,15 @@ static inline rc_world *_rc_world_of(const rc_object_head *h) {
 RC_INTERNAL void _rc_orphans_lock(void);
 RC_INTERNAL void _rc_orphans_unlock(void);
 RC_INTERNAL bool _rc_orphans_held(void);
+/* Note that h's pool may hold tracked objects (see rc_pool.tracked_hint). */
+static inline void _rc_note_tracked(rc_object_head *h) {
+    if (RC_UNLIKELY(h->type_bits & RC_LARGE)) return;
+    uintptr_t a = (uintptr_t)h;
+    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
+    pool -= pool->head_offset;
+    pool->tracked_hint = 1;
+}
+
 /* Room for one more slot in young[g]: compacts a vector that is half holes,
  * else grows it. False when out of memory. */
 RC_INTERNAL bool _rc_young_make_room(rc_world *w, unsigned g);
@@ -175,6 +184,7 @@ static inline void _rc_world_track(rc_world *w, rc_object_head *h) {
     uintptr_t bits = h->type_bits;
     if (bits & RC_TRACKED) return;
     bits |= RC_TRACKED;
+    _rc_note_tracked(h);
     if (bits & RC_COLLECTING) { /* the collector places it when done */
         h->type_bits = bits;
         return;

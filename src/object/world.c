@@ -123,6 +123,7 @@ bool _rc_young_make_room(rc_world *w, unsigned g) {
 
 void _rc_world_place(rc_world *w, rc_object_head *h, unsigned gen) {
     h->type_bits |= RC_TRACKED;
+    _rc_note_tracked(h);
     if (gen < 2 && !w->orphan && (w->young[gen].len < w->young[gen].cap || _rc_young_make_room(w, gen))) {
         h->gc_aux = (uint32_t)w->young[gen].len;
         w->young[gen].items[w->young[gen].len++] = _rc_payload(h);

@@ -57,11 +57,20 @@
 
 #include "internal/gc.h"
 
+/* A run's own mark bits. A thread's world uses RC_COLLECTING/RC_REACHABLE
+ * and the orphan world RC_COLLECTING_O/RC_REACHABLE_O, so a thread whose
+ * objects hold orphans, collecting its own world, never reads or writes
+ * the marks of an orphan collection running on another thread. Functions
+ * using them have the run in a variable named r. */
+#define CB (r->cbit)
+#define RB (r->rbit)
+
 /* Young vectors up to this many slots are kept for reuse when emptied. */
 #define YOUNG_KEEP 4096
 
 typedef struct gc_run {
     rc_world *w;
+    uintptr_t cbit, rbit; /* its COLLECTING and REACHABLE bits (see below) */
     int gen;            /* generation collected */
     unsigned target;    /* where survivors go */
     bool full;          /* walk the pools instead of the young vectors */
@@ -92,17 +101,17 @@ typedef struct gc_run {
                     p_ + (size_t)atomic_load_explicit(&pool_->capacity, memory_order_relaxed) * bs_; \
                 for (; p_ < end_; p_ += bs_) {                                                 \
                     rc_object_head *h = (rc_object_head *)p_;                                  \
-                    if (h->type_bits & RC_COLLECTING) { body }                                 \
+                    if (h->type_bits & (r)->cbit) { body }                                 \
                 }                                                                              \
             }                                                                                  \
             for (rc_large_obj *l_ = (r)->w->large; l_; l_ = l_->next) {                        \
                 rc_object_head *h = (rc_object_head *)(l_ + 1);                                \
-                if (h->type_bits & RC_COLLECTING) { body }                                     \
+                if (h->type_bits & (r)->cbit) { body }                                     \
             }                                                                                  \
         } else {                                                                               \
             for (size_t i_ = 0; i_ < (r)->set.len; i_++) {                                     \
                 rc_object_head *h = _rc_head((r)->set.items[i_]);                              \
-                if (h->type_bits & RC_COLLECTING) { body }                                     \
+                if (h->type_bits & (r)->cbit) { body }                                     \
             }                                                                                  \
         }                                                                                      \
     } while (0)
@@ -120,8 +129,8 @@ static void check_visited(const void *p, const void *from) {
 
 static inline void gather_one(gc_run *r, rc_object_head *h) {
     uintptr_t bits = h->type_bits;
-    if ((bits & (RC_TRACKED | RC_COLLECTING)) == RC_TRACKED && _rc_head_gen(h) != RC_GEN_PERMANENT) {
-        h->type_bits |= RC_COLLECTING;
+    if ((bits & (RC_TRACKED | CB)) == RC_TRACKED && _rc_head_gen(h) != RC_GEN_PERMANENT) {
+        h->type_bits |= CB;
         h->gc_aux = h->refcnt;
         r->examined++;
     }
@@ -134,12 +143,19 @@ static void collect_pool(rc_pool *pool, void *arg) {
     if (pool->tracked_hint && !_rc_vec_push(&r->pools, pool)) r->oom = true;
 }
 
-/* arg: the object whose traverse this is */
+/* What a visitor of the subtraction knows: the run, and the object whose
+ * traverse this is (for the checked builds' report). */
+typedef struct subtract_ctx {
+    gc_run *r;
+    void *from;
+} subtract_ctx;
+
 static int visit_subtract(void *obj, void *arg) {
     if (!obj) return 0;
-    check_visited(obj, arg);
+    subtract_ctx *c = arg;
+    check_visited(obj, c->from);
     rc_object_head *h = _rc_head(obj);
-    if (h->type_bits & RC_COLLECTING) {
+    if (h->type_bits & c->r->cbit) {
         if (RC_OBJECT_CHECKS && h->gc_aux == 0)
             _rc_fatal("reclaim: object %p (type %s) is visited by traverse more often than it is referenced: "
                       "its count is too low or a traverse visits a reference it does not hold",
@@ -151,23 +167,24 @@ static int visit_subtract(void *obj, void *arg) {
 
 static int visit_reach(void *obj, void *arg) {
     if (!obj) return 0;
+    gc_run *r = arg;
     rc_object_head *h = _rc_head(obj);
-    if ((h->type_bits & (RC_COLLECTING | RC_REACHABLE)) == RC_COLLECTING) {
-        h->type_bits |= RC_REACHABLE;
-        rc_vec *stack = arg;
-        stack->items[stack->len++] = obj; /* reserved for every examined object */
+    if ((h->type_bits & (CB | RB)) == CB) {
+        h->type_bits |= RB;
+        r->stack.items[r->stack.len++] = obj; /* reserved for every examined object */
     }
     return 0;
 }
 
 /* Mark everything reachable from h when it has gc_refs > 0. */
-static inline void mark_from(rc_vec *stack, rc_object_head *h) {
-    if (h->gc_aux == 0 || (h->type_bits & RC_REACHABLE)) return;
-    h->type_bits |= RC_REACHABLE;
+static inline void mark_from(gc_run *r, rc_object_head *h) {
+    if (h->gc_aux == 0 || (h->type_bits & RB)) return;
+    h->type_bits |= RB;
+    rc_vec *stack = &r->stack;
     stack->items[stack->len++] = _rc_payload(h);
     while (stack->len) {
         void *obj = stack->items[--stack->len];
-        _rc_head_type(_rc_head(obj))->traverse(obj, visit_reach, stack);
+        _rc_head_type(_rc_head(obj))->traverse(obj, visit_reach, r);
     }
 }
 
@@ -232,11 +249,11 @@ static int visit_tracked(void *obj, void *arg) {
  * it, it dies by its count when the garbage goes. In a young collection
  * the set is in creation order, so a tree built bottom-up is untracked
  * whole in one pass. */
-static inline bool maybe_untrack(rc_object_head *h) {
+static inline bool maybe_untrack(gc_run *r, rc_object_head *h) {
     const rc_type *t = _rc_head_type(h);
     if (RC_LIKELY(!(t->flags & RC_TYPE_IMMUTABLE))) return false;
     if (t->traverse(_rc_payload(h), visit_tracked, NULL) != 0) return false;
-    h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+    h->type_bits &= ~(CB | RB | RC_TRACKED);
     return true;
 }
 
@@ -244,13 +261,18 @@ static inline bool maybe_untrack(rc_object_head *h) {
  * stops being tracked). */
 static inline void survive(gc_run *r, rc_object_head *h) {
     if (r->target == 2) {
-        h->type_bits = (h->type_bits & ~(RC_COLLECTING | RC_REACHABLE | RC_GEN_MASK)) | ((uintptr_t)2 << RC_GEN_SHIFT);
+        h->type_bits = (h->type_bits & ~(CB | RB | RC_GEN_MASK)) | ((uintptr_t)2 << RC_GEN_SHIFT);
         r->w->gen_size[2]++;
     } else {
-        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+        h->type_bits &= ~(CB | RB | RC_TRACKED);
         _rc_world_place(r->w, h, r->target);
     }
     r->survivors++;
+}
+
+static inline void subtract_one(gc_run *r, rc_object_head *h) {
+    subtract_ctx c = {.r = r, .from = _rc_payload(h)};
+    _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, &c);
 }
 
 /* Steps 2-4. Marking and sweeping share one walk, as CPython's
@@ -261,25 +283,24 @@ static inline void survive(gc_run *r, rc_object_head *h) {
  * the walk is done. */
 static void find_unreachable(gc_run *r) {
     FOR_EACH_EXAMINED(r, h, {
-        if (maybe_untrack(h)) continue;
-        _rc_head_type(h)->traverse(_rc_payload(h), visit_subtract, _rc_payload(h));
+        if (maybe_untrack(r, h)) continue;
+        subtract_one(r, h);
     });
-    rc_vec *stack = &r->stack;
     rc_vec *u = &r->unreachable;
     FOR_EACH_EXAMINED(r, h, {
-        if (!(h->type_bits & RC_REACHABLE)) {
+        if (!(h->type_bits & RB)) {
             if (h->gc_aux == 0) {
                 u->items[u->len++] = _rc_payload(h); /* reserved */
                 continue;
             }
-            mark_from(stack, h);
+            mark_from(r, h);
         }
         survive(r, h);
     });
     size_t n = 0;
     for (size_t i = 0; i < u->len; i++) {
         rc_object_head *h = _rc_head(u->items[i]);
-        if (h->type_bits & RC_REACHABLE) {
+        if (h->type_bits & RB) {
             survive(r, h);
             continue;
         }
@@ -292,7 +313,7 @@ static void find_unreachable(gc_run *r) {
 /* Undo gather when memory for the marking runs out: everything survives. */
 static void abandon(gc_run *r) {
     FOR_EACH_EXAMINED(r, h, {
-        h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+        h->type_bits &= ~(CB | RB | RC_TRACKED);
         _rc_world_place(r->w, h, r->target);
     });
 }
@@ -305,11 +326,11 @@ static void debug_object(const char *what, void *obj) {
 }
 
 /* Remove the entries that are NULL or no longer COLLECTING; renumber. */
-static void compact_unreachable(rc_vec *u) {
+static void compact_unreachable(gc_run *r, rc_vec *u) {
     size_t n = 0;
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
-        if (!obj || !(_rc_head(obj)->type_bits & RC_COLLECTING)) continue;
+        if (!obj || !(_rc_head(obj)->type_bits & CB)) continue;
         _rc_head(obj)->gc_aux = (uint32_t)n;
         u->items[n++] = obj;
     }
@@ -349,40 +370,67 @@ static bool finalize_garbage(gc_run *r) {
 /* Step 8: objects of the list that a finalizer made reachable survive. */
 static void handle_resurrected(gc_run *r) {
     rc_vec *u = &r->unreachable;
-    compact_unreachable(u);
+    compact_unreachable(r, u);
     for (size_t i = 0; i < u->len; i++) {
         rc_object_head *h = _rc_head(u->items[i]);
         h->gc_aux = h->refcnt - 1; /* less the hold */
     }
     for (size_t i = 0; i < u->len; i++) {
         rc_object_head *h = _rc_head(u->items[i]);
-        if (h->type_bits & RC_TRACKED) _rc_head_type(h)->traverse(u->items[i], visit_subtract, u->items[i]);
-        else h->gc_aux = 1; /* untracked by a finalizer: the collector lets go of it */
+        subtract_ctx c = {r, u->items[i]};
+        if (h->type_bits & RC_TRACKED) _rc_head_type(h)->traverse(u->items[i], visit_subtract, &c);
+    }
+    /* untracked by a finalizer: the collector lets go of it (after the
+     * subtraction, which must not take it back to zero) */
+    for (size_t i = 0; i < u->len; i++) {
+        rc_object_head *h = _rc_head(u->items[i]);
+        if (!(h->type_bits & RC_TRACKED)) h->gc_aux = 1;
     }
     r->stack.len = 0;
-    for (size_t i = 0; i < u->len; i++) mark_from(&r->stack, _rc_head(u->items[i]));
+    for (size_t i = 0; i < u->len; i++) mark_from(r, _rc_head(u->items[i]));
+    /* the survivors leave the list; their holds are dropped afterwards, as
+     * real decrefs, since a finalizer may have dropped every other
+     * reference to one it untracked (the stack is free again and has room
+     * for all of them) */
+    rc_vec *release = &r->stack;
+    release->len = 0;
     size_t n = 0;
     for (size_t i = 0; i < u->len; i++) {
         void *obj = u->items[i];
         rc_object_head *h = _rc_head(obj);
-        if (h->type_bits & RC_REACHABLE) {
-            h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE);
+        if (h->type_bits & RB) {
+            h->type_bits &= ~(CB | RB);
             if (h->type_bits & RC_TRACKED) {
                 h->type_bits &= ~RC_TRACKED;
                 _rc_world_place(r->w, h, r->target);
             }
-            h->refcnt--; /* the hold; others remain */
+            release->items[release->len++] = obj;
             continue;
         }
         h->gc_aux = (uint32_t)n;
         u->items[n++] = obj;
     }
     u->len = n;
+    for (size_t i = 0; i < release->len; i++) rc_decref(release->items[i]);
+    release->len = 0;
+}
+
+/* Weak references made by finalizers or callbacks to objects that stay
+ * unreachable are cleared too, before any clear runs, so none can hand out
+ * a half-cleared object; the callbacks of those still alive run now, and
+ * see them cleared. */
+static void clear_new_weakrefs(gc_run *r) {
+    rc_weakref *all = NULL, **tail = &all;
+    for (size_t i = 0; i < r->unreachable.len; i++) {
+        void *obj = r->unreachable.items[i];
+        if (obj && (_rc_head(obj)->type_bits & RC_WEAKREFS)) tail = _rc_weakref_clear(obj, true, tail);
+    }
+    if (all) _rc_weakref_run(all);
 }
 
 static void to_garbage(gc_run *r, void *obj) {
     rc_object_head *h = _rc_head(obj);
-    h->type_bits &= ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED);
+    h->type_bits &= ~(CB | RB | RC_TRACKED);
     _rc_world_place(r->w, h, 2);
     if (!_rc_vec_push(&r->w->garbage, obj)) h->refcnt--; /* no room: it stays alive, unlisted */
 }
@@ -428,7 +476,12 @@ static void delete_garbage(gc_run *r, unsigned debug, size_t *collected, size_t 
 /* }==== */
 
 size_t _rc_gc_collect_world(rc_world *w, int gen, unsigned debug, size_t *uncollectable) {
-    gc_run r = {.w = w, .gen = gen, .target = gen < 2 ? (unsigned)gen + 1 : 2, .full = gen == 2};
+    gc_run r = {.w = w,
+                .cbit = w->orphan ? RC_COLLECTING_O : RC_COLLECTING,
+                .rbit = w->orphan ? RC_REACHABLE_O : RC_REACHABLE,
+                .gen = gen,
+                .target = gen < 2 ? (unsigned)gen + 1 : 2,
+                .full = gen == 2};
     *uncollectable = 0;
     if (!gather(&r)) return 0;
     /* room for the worst case, so marking and sweeping never allocate */
@@ -466,7 +519,10 @@ size_t _rc_gc_collect_world(rc_world *w, int gen, unsigned debug, size_t *uncoll
         bool user_code = handle_weakrefs(&r);
         user_code |= finalize_garbage(&r);
         /* only user code can have made an unreachable object reachable */
-        if (user_code) handle_resurrected(&r);
+        if (user_code) {
+            handle_resurrected(&r);
+            clear_new_weakrefs(&r);
+        }
         delete_garbage(&r, debug, &collected, uncollectable);
         w->unreachable = NULL;
     }

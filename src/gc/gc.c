@@ -38,17 +38,29 @@ static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
 static cb_entry *cbs;
 static size_t ncbs, capcbs;
 
-static void cb_fork_prepare(void) { pthread_mutex_lock(&cb_lock); }
-static void cb_fork_release(void) { pthread_mutex_unlock(&cb_lock); }
-static void cb_init(void) { pthread_atfork(cb_fork_prepare, cb_fork_release, cb_fork_release); }
-static pthread_once_t cb_once = PTHREAD_ONCE_INIT;
+/* fork: the object layers' locks, in the order they nest (object.h) */
+static void fork_prepare(void) {
+    _rc_world_fork_prepare();
+    pthread_mutex_lock(&cb_lock);
+    _rc_weakref_fork_prepare();
+    _rc_object_fork_prepare();
+}
+
+static void fork_release(void) {
+    _rc_object_fork_parent();
+    _rc_weakref_fork_parent();
+    pthread_mutex_unlock(&cb_lock);
+    _rc_world_fork_parent();
+}
+
+static void atfork_register(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
+void (*_rc_object_atfork_hook)(void) = atfork_register;
 
 int rc_gc_callback_add(rc_gc_callback fn, void *arg) {
     if (!fn) {
         _rc_set_error("rc_gc_callback_add: callback is NULL");
         return -1;
     }
-    pthread_once(&cb_once, cb_init);
     pthread_mutex_lock(&cb_lock);
     if (ncbs == capcbs) {
         size_t cap = capcbs ? capcbs * 2 : 8;
@@ -276,7 +288,7 @@ bool rc_gc_is_finalized(const void *obj) { return obj && (_rc_head(obj)->type_bi
 
 static void set_gen_from(rc_object_head *h, void *arg) {
     unsigned *fromto = arg;
-    if ((h->type_bits & (RC_TRACKED | RC_COLLECTING)) == RC_TRACKED && _rc_head_gen(h) == fromto[0])
+    if ((h->type_bits & (RC_TRACKED | RC_IN_COLLECTION)) == RC_TRACKED && _rc_head_gen(h) == fromto[0])
         _rc_head_set_gen(h, fromto[1]);
 }
 
@@ -333,7 +345,7 @@ typedef struct gather_ctx {
 
 static void gather_tracked(rc_object_head *h, void *arg) {
     gather_ctx *c = arg;
-    if ((h->type_bits & (RC_TRACKED | RC_COLLECTING | RC_DYING)) != RC_TRACKED) return;
+    if ((h->type_bits & (RC_TRACKED | RC_IN_COLLECTION | RC_DYING)) != RC_TRACKED) return;
     unsigned g = _rc_head_gen(h);
     if (g == RC_GEN_PERMANENT || (c->generation >= 0 && g != (unsigned)c->generation)) return;
     if (!_rc_vec_push(c->list, _rc_payload(h))) c->oom = true;
@@ -379,7 +391,7 @@ static int visit_is_target(void *obj, void *arg) {
 
 static void find_referrer(rc_object_head *h, void *arg) {
     referrer_ctx *c = arg;
-    if ((h->type_bits & (RC_TRACKED | RC_COLLECTING | RC_DYING)) != RC_TRACKED) return;
+    if ((h->type_bits & (RC_TRACKED | RC_IN_COLLECTION | RC_DYING)) != RC_TRACKED) return;
     if (_rc_head_gen(h) == RC_GEN_PERMANENT) return;
     c->found = false;
     _rc_head_type(h)->traverse(_rc_payload(h), visit_is_target, c);

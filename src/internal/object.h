@@ -59,6 +59,12 @@
 #define RC_COLLECTING RC_BIT(6)
 /* Reached from outside the collected set (collector scratch). */
 #define RC_REACHABLE RC_BIT(7)
+/* The same two marks for a collection of the orphan world, which may run
+ * on one thread while another collects its own world: each collection
+ * reads and writes only its own pair. */
+#define RC_COLLECTING_O RC_BIT(11)
+#define RC_REACHABLE_O RC_BIT(12)
+#define RC_IN_COLLECTION (RC_COLLECTING | RC_COLLECTING_O)
 /* The count reached zero and the release is under way (word 0 may be the
  * release list's link): set by _rc_dealloc, cleared if finalize
  * resurrects. Weak references to it read as dead. */
@@ -185,7 +191,7 @@ static inline void _rc_world_track(rc_world *w, rc_object_head *h) {
     if (bits & RC_TRACKED) return;
     bits |= RC_TRACKED;
     _rc_note_tracked(h);
-    if (bits & RC_COLLECTING) { /* the collector places it when done */
+    if (bits & RC_IN_COLLECTION) { /* the collector places it when done */
         h->type_bits = bits;
         return;
     }
@@ -206,7 +212,7 @@ static inline void _rc_world_untrack(rc_world *w, rc_object_head *h) {
     uintptr_t bits = h->type_bits;
     if (!(bits & RC_TRACKED)) return;
     h->type_bits = bits & ~RC_TRACKED;
-    if (bits & RC_COLLECTING) return; /* the collector accounts for it */
+    if (bits & RC_IN_COLLECTION) return; /* the collector accounts for it */
     unsigned g = _rc_head_gen(h);
     if (g < 2) w->young[g].items[h->gc_aux] = NULL;
     w->gen_size[g]--;
@@ -261,13 +267,23 @@ RC_INTERNAL extern void (*_rc_object_shutdown_hook)(void);
 /* Clear every weak reference to obj (now dying or unreachable). Those whose
  * callbacks must run are appended at *tail, each held by a new reference,
  * newest first; returns the new tail. skip_collecting: do not queue weak
- * references that are themselves unreachable garbage. */
+ * references that are themselves unreachable garbage. tail NULL: queue
+ * none. */
 RC_INTERNAL rc_weakref **_rc_weakref_clear(void *obj, bool skip_collecting, rc_weakref **tail);
 /* Run the callbacks of a list from _rc_weakref_clear and drop its
  * references. */
 RC_INTERNAL void _rc_weakref_run(rc_weakref *list);
-/* fork: take the weak-reference locks before, release them after (both
- * sides). */
+/* fork. src/gc registers one handler (installed through
+ * _rc_object_atfork_hook when the first world is made) that takes the
+ * object layers' locks in the order they nest in normal operation: the
+ * orphan lock, the collector's callback lock, the finalize-on-death and
+ * weak-reference locks, the checked builds' freed-large lock; and releases
+ * them in reverse, in parent and child. */
+RC_INTERNAL extern void (*_rc_object_atfork_hook)(void);
+RC_INTERNAL void _rc_world_fork_prepare(void);
+RC_INTERNAL void _rc_world_fork_parent(void);
+RC_INTERNAL void _rc_object_fork_prepare(void);
+RC_INTERNAL void _rc_object_fork_parent(void);
 RC_INTERNAL void _rc_weakref_fork_prepare(void);
 RC_INTERNAL void _rc_weakref_fork_parent(void);
 /* rc_shutdown: run the pending rc_finalize_on_death functions. */

@@ -65,6 +65,9 @@ static void note_freed_large(const void *obj, const rc_type *type) {
     pthread_mutex_unlock(&freed_large.lock);
 }
 
+void _rc_object_fork_prepare(void) { pthread_mutex_lock(&freed_large.lock); }
+void _rc_object_fork_parent(void) { pthread_mutex_unlock(&freed_large.lock); }
+
 static const rc_type *freed_large_type(const void *obj) {
     const rc_type *t = NULL;
     pthread_mutex_lock(&freed_large.lock);
@@ -217,12 +220,14 @@ static void free_memory(rc_world *w, rc_object_head *h) {
  * leaves it tracked as before. */
 static inline void release_untrack(rc_world *w, rc_object_head *h) {
     uintptr_t bits = h->type_bits;
-    if (!(bits & RC_TRACKED)) return;
-    if (RC_UNLIKELY(bits & RC_COLLECTING)) {
+    if (RC_UNLIKELY(bits & RC_IN_COLLECTION)) {
+        /* held by a collection (even if untracked since): leave its list */
         if (w->unreachable) w->unreachable->items[h->gc_aux] = NULL;
-        h->type_bits = (bits & ~(RC_COLLECTING | RC_REACHABLE | RC_TRACKED)) | RC_RETRACK;
+        h->type_bits = (bits & ~(RC_IN_COLLECTION | RC_REACHABLE | RC_REACHABLE_O | RC_TRACKED)) |
+                       ((bits & RC_TRACKED) ? RC_RETRACK : 0);
         return;
     }
+    if (!(bits & RC_TRACKED)) return;
     h->type_bits = (bits & ~RC_TRACKED) | RC_RETRACK;
     unsigned g = _rc_head_gen(h);
     if (g < 2) w->young[g].items[h->gc_aux] = NULL;
@@ -250,9 +255,13 @@ static void release(rc_object_head *h) {
     bool locked = RC_UNLIKELY(w->orphan);
     if (locked) _rc_orphans_lock();
     release_untrack(w, h);
-    if (RC_UNLIKELY(t->finalize != NULL) && !(h->type_bits & RC_FINALIZED) && release_finalize(w, h, t)) {
-        if (locked) _rc_orphans_unlock();
-        return;
+    if (RC_UNLIKELY(t->finalize != NULL) && !(h->type_bits & RC_FINALIZED)) {
+        if (release_finalize(w, h, t)) {
+            if (locked) _rc_orphans_unlock();
+            return;
+        }
+        /* a finalizer that tracked its object without resurrecting it */
+        if (h->type_bits & RC_TRACKED) release_untrack(w, h);
     }
     uintptr_t bits = (h->type_bits | RC_DYING) & ~RC_RETRACK;
     h->type_bits = bits;

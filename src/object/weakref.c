@@ -167,7 +167,7 @@ rc_weakref **_rc_weakref_clear(void *obj, bool skip_collecting, rc_weakref **tai
         r->obj = NULL;
         r->next = NULL;
         uintptr_t bits = _rc_head(r)->type_bits;
-        if (r->cb && !(bits & RC_DYING) && !(skip_collecting && (bits & RC_COLLECTING))) {
+        if (tail && r->cb && !(bits & RC_DYING) && !(skip_collecting && (bits & RC_IN_COLLECTION))) {
             rc_incref(r);
             *tail = r;
             tail = &r->next;
@@ -190,6 +190,7 @@ void _rc_weakref_run(rc_weakref *list) {
 }
 /* }==== */
 
+/* fork (see object.h): finalize-on-death lock, then the weak lock */
 void _rc_weakref_fork_prepare(void) {
     pthread_mutex_lock(&fod_lock);
     pthread_mutex_lock(&weak_lock);

@@ -228,21 +228,19 @@ static void world_orphan(void *arg) {
     rc_free(w);
 }
 
-/* fork: the object layer's locks are taken before fork and released on
- * both sides, so the child never inherits one held by a thread it lacks. */
-static void fork_prepare(void) {
-    _rc_weakref_fork_prepare();
+/* fork: the orphan lock, for src/gc's handler, which takes the object
+ * layers' locks in their order (see _rc_object_atfork_hook). */
+void _rc_world_fork_prepare(void) {
     if (orphan_depth == 0) pthread_mutex_lock(&orphan_lock);
 }
 
-static void fork_parent(void) {
+void _rc_world_fork_parent(void) {
     if (orphan_depth == 0) pthread_mutex_unlock(&orphan_lock);
-    _rc_weakref_fork_parent();
 }
 
 static void world_key_init(void) {
     pthread_key_create(&world_key, world_orphan);
-    pthread_atfork(fork_prepare, fork_parent, fork_parent);
+    _rc_object_atfork_hook();
     _rc_shutdown_hook = _rc_object_shutdown_hook;
 }
 

@@ -36,9 +36,15 @@
 #                        garbage cycle freeing a ten-million-node chain
 # Shared node types, event log, reset (setup/teardown) and helpers:
 # test_object_util.h.
+#   test_gc_regress      user code doing unusual things at awkward moments
+#                        (untracking in clear, tracking in finalize, a
+#                        finalizer dropping garbage, weak references made
+#                        by finalizers), each once a bug
+
 reclaim_test(test_object SOURCES test_object.c TIMEOUT 120)
 reclaim_test(test_gc SOURCES test_gc.c TIMEOUT 120)
 reclaim_test(test_gc_generations SOURCES test_gc_generations.c TIMEOUT 120)
 reclaim_test(test_finalize SOURCES test_finalize.c TIMEOUT 120)
 reclaim_test(test_weakref SOURCES test_weakref.c TIMEOUT 120)
 reclaim_test(test_gc_big SOURCES test_gc_big.c TIMEOUT 300)
+reclaim_test(test_gc_regress SOURCES test_gc_regress.c TIMEOUT 120)

@@ -192,8 +192,9 @@ typedef struct rc_type {
 } rc_type;
 
 /* The header before every payload. Not for users to touch: it is here for
- * the inline rc_incref/rc_decref. refcnt at or above RC_IMMORTAL_REFCNT
- * means immortal (never counted, never freed). */
+ * the inline rc_incref/rc_decref. A refcnt with bit 31 set means immortal
+ * (never counted, never freed): rc_immortalize sets RC_IMMORTAL_REFCNT,
+ * and a count that climbs to 2^31 references saturates there (PEP 683). */
 typedef struct rc_object_head {
     uint32_t refcnt;
     uint32_t gc_aux;     /* collector's: young-generation slot or gc_refs */
@@ -246,7 +247,7 @@ static inline void rc_decref(void *obj) {
 #endif
 }
 
-/* The reference count (RC_IMMORTAL_REFCNT or more for immortal objects).
+/* The reference count (2^31 or more for immortal objects).
  * 0 for NULL. */
 RC_API size_t rc_refcount(const void *obj);
 /* The object's type; NULL for NULL. */

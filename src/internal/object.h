@@ -85,7 +85,7 @@ static inline unsigned _rc_head_gen(const rc_object_head *h) {
 static inline void _rc_head_set_gen(rc_object_head *h, unsigned gen) {
     h->type_bits = (h->type_bits & ~RC_GEN_MASK) | ((uintptr_t)gen << RC_GEN_SHIFT);
 }
-static inline bool _rc_is_immortal(const rc_object_head *h) { return h->refcnt >= RC_IMMORTAL_REFCNT; }
+static inline bool _rc_is_immortal(const rc_object_head *h) { return (int32_t)h->refcnt < 0; }
 static inline const char *_rc_type_name(const rc_type *t) { return t && t->name ? t->name : "?"; }
 
 /* ====================================================================

@@ -260,13 +260,19 @@ static inline bool maybe_untrack(gc_run *r, rc_object_head *h) {
 /* A reachable examined object leaves the set for generation r->target (or
  * stops being tracked). */
 static inline void survive(gc_run *r, rc_object_head *h) {
-    if (r->target == 2) {
-        h->type_bits = (h->type_bits & ~(CB | RB | RC_GEN_MASK)) | ((uintptr_t)2 << RC_GEN_SHIFT);
-        r->w->gen_size[2]++;
-    } else {
-        h->type_bits &= ~(CB | RB | RC_TRACKED);
-        _rc_world_place(r->w, h, r->target);
+    uintptr_t bits = h->type_bits & ~(CB | RB | RC_GEN_MASK); /* stays TRACKED: its pool's hint is set */
+    unsigned gen = r->target;
+    if (gen < 2) {
+        rc_vec *v = &r->w->young[gen];
+        if (RC_LIKELY(v->len < v->cap) || _rc_young_make_room(r->w, gen)) {
+            h->gc_aux = (uint32_t)v->len;
+            v->items[v->len++] = _rc_payload(h);
+        } else {
+            gen = 2; /* no memory for a slot: generation 2 */
+        }
     }
+    h->type_bits = bits | ((uintptr_t)gen << RC_GEN_SHIFT);
+    r->w->gen_size[gen]++;
     r->survivors++;
 }
 

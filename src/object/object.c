@@ -82,6 +82,20 @@ static const rc_type *freed_large_type(const void *obj) {
 
 /* {==== creation ==== */
 
+/* Zero a payload in whole 16-byte units (a pool block is a multiple of 16
+ * bytes); small ones with straight-line stores. */
+static inline void zero_payload(void *p, size_t payload) {
+    uint64_t *q = p;
+    switch ((payload + 15) >> 4) {
+    case 4: q[6] = q[7] = 0; /* fall through */
+    case 3: q[4] = q[5] = 0; /* fall through */
+    case 2: q[2] = q[3] = 0; /* fall through */
+    case 1: q[0] = q[1] = 0; /* fall through */
+    case 0: return;
+    default: memset(p, 0, payload);
+    }
+}
+
 static RC_NOINLINE void *new_object(const char *fn, const rc_type *type, size_t extra, bool var) {
     if (!type) {
         _rc_set_error("%s: type is NULL", fn);
@@ -123,13 +137,7 @@ static RC_NOINLINE void *new_object(const char *fn, const rc_type *type, size_t 
     if (total <= RC_MEDIUM_MAX) {
         h = _rc_heap_alloc_in(w->heap, total);
         if (RC_LIKELY(h != NULL)) {
-            if (payload <= 64) {
-                /* 16-byte units: the block is a multiple of 16 bytes */
-                uint64_t *q = (uint64_t *)(h + 1);
-                for (size_t i = 0; i < payload; i += 16, q += 2) q[0] = q[1] = 0;
-            } else {
-                memset(h + 1, 0, payload);
-            }
+            zero_payload(h + 1, payload);
         }
     } else {
         rc_large_obj *l = _rc_large_alloc(total + sizeof(rc_large_obj), RC_ALIGNMENT, true);
@@ -172,8 +180,7 @@ void *rc_new(const rc_type *type) {
     if (RC_OBJECT_CHECKS && total < MIN_CHECKED_BLOCK) total = MIN_CHECKED_BLOCK;
     rc_object_head *h = _rc_heap_pop_small(w->heap, total);
     if (RC_UNLIKELY(!h)) goto slow;
-    uint64_t *q = (uint64_t *)(h + 1); /* 16-byte units: the block is a multiple of 16 bytes */
-    for (size_t i = 0; i < payload; i += 16, q += 2) q[0] = q[1] = 0;
+    zero_payload(h + 1, payload);
     h->refcnt = 1;
     h->gc_aux = 0;
     h->type_bits = (uintptr_t)type;

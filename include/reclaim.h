@@ -211,9 +211,10 @@ RC_API void _rc_decref_checked(void *obj);
 
 /* A new object of type, payload zeroed, reference count 1 (a new
  * reference). Tracked by the collector when the type has traverse; may run
- * an automatic collection first (see rc_gc_set_threshold). NULL type, or
- * no memory: NULL with rc_last_error set (errno = ENOMEM when out of
- * memory). */
+ * an automatic collection first (see rc_gc_set_threshold). A NULL or
+ * unusable type pointer (misaligned, or above 48 bits): NULL, errno =
+ * EINVAL; no memory, or a payload size that overflows: NULL, errno =
+ * ENOMEM; rc_last_error says which. */
 RC_API void *rc_new(const rc_type *type);
 
 /* rc_new with a payload of type->size + extra bytes. */
@@ -252,9 +253,9 @@ static inline void rc_decref(void *obj) {
 RC_API size_t rc_refcount(const void *obj);
 /* The object's type; NULL for NULL. */
 RC_API const rc_type *rc_type_of(const void *obj);
-/* Header + payload bytes, like sys.getsizeof: 16 + type->size for rc_new;
- * for rc_new_var the extra bytes count rounded up to the block the object
- * got (all of it is usable). 0 for NULL. */
+/* Header + payload bytes, like sys.getsizeof: 16 + type->size (+ extra);
+ * for rc_new_var with extra > 0 in a pool block, the whole block (all of it
+ * is usable). 0 for NULL. */
 RC_API size_t rc_sizeof(const void *obj);
 /* Make obj immortal (PEP 683): its count never changes again and it is
  * never freed. NULL is ignored. */
@@ -298,7 +299,7 @@ RC_API void rc_immortalize(void *obj);
 
 typedef struct rc_gc_stats {
     size_t collections;    /* collections of this generation */
-    size_t collected;      /* objects freed by them */
+    size_t collected;      /* objects freed by them (or saved by SAVEALL) */
     size_t uncollectable;  /* unreachable objects that outlived them */
 } rc_gc_stats;
 
@@ -321,7 +322,11 @@ typedef void (*rc_gc_callback)(rc_gc_phase phase, const rc_gc_info *info, void *
 #define RC_GC_DEBUG_LEAK (RC_GC_DEBUG_COLLECTABLE | RC_GC_DEBUG_UNCOLLECTABLE | RC_GC_DEBUG_SAVEALL)
 
 /* Collect generation 0, 1 or 2 (and the younger ones), or -1 for a full
- * collection (counted as generation 2). Also collects the orphan world.
+ * collection (counted as generation 2). Also runs a full collection of the
+ * orphan world (waiting for its lock); its counts are included in the
+ * result, in this thread's stats[generation] and in the callbacks' info.
+ * (Garbage the orphan world keeps is visible to no thread's
+ * rc_gc_garbage.)
  * Returns the unreachable objects found (freed, or kept in the garbage list
  * as uncollectable or by SAVEALL). Returns 0 without collecting when a
  * collection is already running on this thread, or for a bad generation
@@ -335,13 +340,15 @@ RC_API bool rc_gc_isenabled(void);
  * allocations minus deallocations since the last collection, count[1] and
  * count[2] = collections of the next younger generation since the last
  * collection of this one. */
-RC_API void rc_gc_get_count(size_t count[3]);
+RC_API void rc_gc_get_count(size_t count[3]); /* NULL is ignored */
+/* The process-wide thresholds. NULL is ignored. */
 RC_API void rc_gc_get_threshold(size_t threshold[3]);
 /* Default 700, 10, 10 (RECLAIM_GC_THRESHOLD). t0 == 0 disables automatic
  * collection. */
 RC_API void rc_gc_set_threshold(size_t t0, size_t t1, size_t t2);
-/* Track obj (into generation 0). Already tracked: nothing. A type without
- * traverse cannot be tracked (rc_last_error is set). NULL is ignored. */
+/* Track obj (into generation 0; an orphaned object into 2). Already
+ * tracked, or being released: nothing. A type without traverse cannot be
+ * tracked (rc_last_error is set). NULL is ignored. */
 RC_API void rc_gc_track(void *obj);
 /* Stop tracking obj; the collector then never looks at it. NULL is fine. */
 RC_API void rc_gc_untrack(void *obj);
@@ -352,28 +359,36 @@ RC_API bool rc_gc_is_finalized(const void *obj); /* finalize has run; false for 
 RC_API void rc_gc_freeze(void);
 /* Move the permanent generation back into generation 2. */
 RC_API void rc_gc_unfreeze(void);
+/* Objects of this thread in the permanent generation. */
 RC_API size_t rc_gc_get_freeze_count(void);
 /* Visit the tracked objects of generation 0, 1 or 2, or of all three (-1);
  * frozen objects are not visited, as in CPython. fn may be NULL (count
  * only). Returns the objects a complete walk visits; a bad generation
  * returns 0 with rc_last_error set. Pointers are borrowed. */
 RC_API size_t rc_gc_get_objects(int generation, rc_visit_fn fn, void *arg);
-/* Visit the tracked objects of this thread whose traverse visits obj. */
+/* Visit the tracked, unfrozen objects of this thread whose traverse visits
+ * obj; returns how many. NULL obj: 0. Out of memory: 0 with rc_last_error
+ * set. Borrowed pointers. */
 RC_API size_t rc_gc_get_referrers(const void *obj, rc_visit_fn fn, void *arg);
-/* Visit what obj's traverse visits (0 when the type has none). */
+/* Visit what obj's traverse visits (NULL refs skipped); returns how many.
+ * 0 for NULL, for a type without traverse, or when out of memory (then
+ * rc_last_error is set). Borrowed pointers. */
 RC_API size_t rc_gc_get_referents(const void *obj, rc_visit_fn fn, void *arg);
 /* Copy the calling thread's per-generation statistics. */
-RC_API void rc_gc_get_stats(rc_gc_stats stats[3]);
+RC_API void rc_gc_get_stats(rc_gc_stats stats[3]); /* NULL is ignored */
 /* Call fn(RC_GC_START, ...) and fn(RC_GC_STOP, ...) around every
- * collection, automatic ones included, in registration order. Returns 0,
- * or -1 for a NULL fn or no memory. */
+ * collection, automatic ones included, in registration order, on the
+ * collecting thread; info is borrowed for the call. Returns 0, or -1 for a
+ * NULL fn or no memory. */
 RC_API int rc_gc_callback_add(rc_gc_callback fn, void *arg);
 /* Remove the first registration of (fn, arg). -1 when there is none. */
 RC_API int rc_gc_callback_remove(rc_gc_callback fn, void *arg);
 RC_API void rc_gc_set_debug(unsigned flags);   /* RC_GC_DEBUG_* (RECLAIM_GC_DEBUG) */
 RC_API unsigned rc_gc_get_debug(void);
 /* Visit the calling thread's garbage list (gc.garbage): objects kept by
- * RC_GC_DEBUG_SAVEALL, and uncollectable cycles. Borrowed pointers. */
+ * RC_GC_DEBUG_SAVEALL, and uncollectable cycles. fn may be NULL. Returns
+ * how many; 0 with rc_last_error set when out of memory. Borrowed
+ * pointers. */
 RC_API size_t rc_gc_garbage(rc_visit_fn fn, void *arg);
 /* Drop the garbage list's references. */
 RC_API void rc_gc_garbage_clear(void);
@@ -386,19 +401,22 @@ typedef struct rc_weakref rc_weakref;
 typedef void (*rc_weakref_callback)(rc_weakref *ref, void *arg);
 
 /* A new reference to a weak reference to obj (itself a tracked object,
- * released with rc_decref). cb (may be NULL) runs once obj has died, if the
- * weak reference is still alive then; callbacks of one object run newest
- * first. Callback-less weak references to one object are shared. NULL obj:
- * NULL with rc_last_error set. */
+ * released with rc_decref). cb (may be NULL) runs once obj is dead, or
+ * found unreachable by a collection (then before its finalizer), if the
+ * weak reference is still alive then; ref is borrowed for the call, and
+ * callbacks of one object run newest first. Callback-less weak references
+ * to one object are shared. NULL obj, an obj being released, or no memory:
+ * NULL with rc_last_error set (errno EINVAL or ENOMEM). */
 RC_API rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback cb, void *arg);
 /* A new reference to the referent, or NULL once it is gone (or ref is
  * NULL). */
 RC_API void *rc_weakref_get(rc_weakref *ref);
-/* Weak references to obj now alive. */
+/* Weak references to obj now alive. 0 for NULL. */
 RC_API size_t rc_weakref_count(const void *obj);
 /* Run fn(arg) exactly once: when obj dies, or at rc_shutdown if it is
  * still alive then (weakref.finalize). Does not keep obj alive. Returns 0,
- * or -1 for NULL obj or fn, or no memory. */
+ * or -1 (rc_last_error set) for NULL obj or fn, an obj being released, or
+ * no memory. */
 RC_API int rc_finalize_on_death(void *obj, void (*fn)(void *arg), void *arg);
 
 /* ====================================================================

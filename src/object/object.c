@@ -255,10 +255,24 @@ static RC_NOINLINE bool release_finalize(rc_world *w, rc_object_head *h, const r
     return true;
 }
 
+/* The world of an object being released: usually the calling thread's,
+ * recognised from the pool's owner word alone (no load of the heap's world
+ * pointer in the way). */
+static inline rc_world *release_world(const rc_object_head *h) {
+    rc_world *me = _rc_world_tls;
+    if (RC_LIKELY(me != NULL) && RC_LIKELY(!(h->type_bits & RC_LARGE))) {
+        uintptr_t a = (uintptr_t)h;
+        rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
+        pool -= pool->head_offset;
+        if (_rc_pool_heap(pool) == me->heap) return me;
+    }
+    return _rc_world_of(h);
+}
+
 static void release(rc_object_head *h) {
     void *obj = h + 1;
     const rc_type *t = _rc_head_type(h);
-    rc_world *w = _rc_world_of(h);
+    rc_world *w = release_world(h);
     bool locked = RC_UNLIKELY(w->orphan);
     if (locked) _rc_orphans_lock();
     release_untrack(w, h);

@@ -177,7 +177,7 @@ static inline void _rc_note_tracked(rc_object_head *h) {
     uintptr_t a = (uintptr_t)h;
     rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
     pool -= pool->head_offset;
-    pool->tracked_hint = 1;
+    if (!pool->tracked_hint) pool->tracked_hint = 1;
 }
 
 /* Room for one more slot in young[g]: compacts a vector that is half holes,

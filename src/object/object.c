@@ -178,15 +178,27 @@ void *rc_new(const rc_type *type) {
     if (gc && RC_UNLIKELY(w->count[0] >= atomic_load_explicit(&_rc_gc_auto_at, memory_order_relaxed))) goto slow;
     size_t total = payload + sizeof(rc_object_head);
     if (RC_OBJECT_CHECKS && total < MIN_CHECKED_BLOCK) total = MIN_CHECKED_BLOCK;
-    rc_object_head *h = _rc_heap_pop_small(w->heap, total);
+    rc_pool *pool = w->heap->direct[(total + 15) >> 4];
+    rc_object_head *h = (rc_object_head *)pool->free;
     if (RC_UNLIKELY(!h)) goto slow;
+    rc_vec *young = &w->young[0];
+    if (gc && RC_UNLIKELY(young->len == young->cap)) goto slow;
+    pool->free = ((rc_block *)h)->next;
+    atomic_store_explicit(&pool->used, atomic_load_explicit(&pool->used, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     zero_payload(h + 1, payload);
     h->refcnt = 1;
-    h->gc_aux = 0;
-    h->type_bits = (uintptr_t)type;
     if (gc) {
+        /* tracked, in generation 0 (a thread's world is never the orphans') */
+        if (RC_UNLIKELY(!pool->tracked_hint)) pool->tracked_hint = 1;
         w->count[0]++;
-        _rc_world_track(w, h);
+        h->gc_aux = (uint32_t)young->len;
+        young->items[young->len++] = h + 1;
+        w->gen_size[0]++;
+        h->type_bits = (uintptr_t)type | RC_TRACKED;
+    } else {
+        h->gc_aux = 0;
+        h->type_bits = (uintptr_t)type;
     }
     return h + 1;
 slow:

@@ -53,7 +53,15 @@ static void fork_release(void) {
     _rc_world_fork_parent();
 }
 
-static void atfork_register(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
+/* In the child, the heap layer (whose handler runs first) marked every heap
+ * but the forking thread's malloc heap lost; that thread's object heap
+ * lives on with it. */
+static void fork_child(void) {
+    fork_release();
+    if (_rc_world_tls) _rc_world_tls->heap->lost = false;
+}
+
+static void atfork_register(void) { pthread_atfork(fork_prepare, fork_release, fork_child); }
 void (*_rc_object_atfork_hook)(void) = atfork_register;
 
 int rc_gc_callback_add(rc_gc_callback fn, void *arg) {

@@ -277,7 +277,8 @@ void _rc_finalizers_run_all(void) {
         n->fn(n->arg);
         rc_world *w = _rc_world_of(_rc_head(n->wr));
         if (w == _rc_world_tls || w->orphan) rc_decref(n->wr); /* another live thread's: left to it */
-        rc_free(n);
+        /* n is not freed: a callback already under way on another thread
+         * may still be about to look at n->done (a few bytes, at exit) */
     }
 }
 /* }==== */

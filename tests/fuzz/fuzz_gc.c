@@ -1204,112 +1204,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifdef RC_FUZZ_REPLAY_MAIN
-/* {==== the replay driver ==== */
-#include <dirent.h>
-#include <sys/stat.h>
-
-static uint64_t rng_state = 0x6C0FFEE5EED5EEDull;
-
-static uint64_t rng(void) { /* splitmix64 */
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* A pseudo-random program of up to max bytes. */
-static size_t random_input(uint8_t *buf, size_t max) {
-    size_t n = (size_t)(rng() % max);
-    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)rng();
-    return n;
-}
-
-static int replay_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        return 1;
-    }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return 1;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        if (got == 0) break;
-        len += got;
-    }
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, len);
-    free(buf);
-    return 0;
-}
-
-static int replay_path(const char *path, size_t *count) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        perror(path);
-        return 1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        (*count)++;
-        return replay_file(path);
-    }
-    DIR *d = opendir(path);
-    if (!d) {
-        perror(path);
-        return 1;
-    }
-    int bad = 0;
-    struct dirent *e;
-    char file[4096];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        bad |= replay_path(file, count);
-    }
-    closedir(d);
-    return bad;
-}
-
-static int write_corpus(const char *dir, size_t n) {
-    mkdir(dir, 0777);
-    static uint8_t buf[1024];
-    for (size_t k = 0; k < n; k++) {
-        size_t len = random_input(buf, k < n / 2 ? 64 : sizeof buf);
-        char file[4096];
-        snprintf(file, sizeof file, "%s/seed-%03zu", dir, k);
-        FILE *f = fopen(file, "wb");
-        if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-            perror(file);
-            return 1;
-        }
-    }
-    return 0;
-}
+/* {==== the replay driver (fuzz_replay.h) ==== */
+#define FUZZ_REPLAY_SEED 0x6C0FFEE5EED5EEDull
+#include "fuzz_replay.h"
 
 int main(int argc, char **argv) {
-    if (argc >= 3 && strcmp(argv[1], "--write-corpus") == 0)
-        return write_corpus(argv[2], argc >= 4 ? (size_t)strtoul(argv[3], NULL, 10) : 64);
-    if (argc > 1) {
-        size_t count = 0;
-        int bad = 0;
-        for (int i = 1; i < argc; i++) bad |= replay_path(argv[i], &count);
-        printf("fuzz_gc_replay: %zu input(s) replayed\n", count);
-        return bad;
-    }
+    int status = fuzz_replay_args(argc, argv, "fuzz_gc_replay");
+    if (status >= 0) return status;
     static uint8_t buf[4096];
     size_t steps = 0;
     for (int k = 0; k < 2000; k++) {
-        size_t len = random_input(buf, k % 10 == 9 ? sizeof buf : 1024);
+        size_t len = fuzz_random_input(buf, k % 10 == 9 ? sizeof buf : 1024);
         LLVMFuzzerTestOneInput(buf, len);
         steps += cur_step;
     }

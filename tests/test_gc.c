@@ -835,7 +835,7 @@ static void test_debug_stats_output(void **state) {
         fail_msg("unexpected line: \"%s\"", c->text[i2]);
     /* nothing but the report: at most one more line (the permanent
      * generation's size) */
-    for (int i = 0; i < c->count && i < MSG_MAX; i++)
+    for (int i = 0; i < c->count && i < CAPTURE_MAX; i++)
         if (strncmp(c->text[i], "gc: ", 4) != 0) fail_msg("unexpected message \"%s\"", c->text[i]);
     assert_true(c->count >= 3 && c->count <= 4);
     /* a young collection */
@@ -989,7 +989,7 @@ static void test_debug_stats_sizes_match_get_objects(void **state) {
     capture_end();
     assert_int_equal(g_nsizes, 9);
     int k = 0;
-    for (int i = 0; i < c->count && i < MSG_MAX; i++) {
+    for (int i = 0; i < c->count && i < CAPTURE_MAX; i++) {
         size_t a, b, d, p;
         if (sscanf(c->text[i], "gc: objects in each generation: %zu %zu %zu", &a, &b, &d) == 3) {
             assert_true(k < g_nsizes);

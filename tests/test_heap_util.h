@@ -28,54 +28,7 @@
 #define MiB ((size_t)1 << 20)
 #define KiB ((size_t)1 << 10)
 
-/* ---- message capture (the handler must not allocate from reclaim) ---- */
-
-#define CAPTURE_MAX 32
-#define CAPTURE_LEN 768
-
-typedef struct captured {
-    int count; /* messages received, also those beyond CAPTURE_MAX */
-    char text[CAPTURE_MAX][CAPTURE_LEN];
-} captured;
-
-static inline captured *capture_state(void) {
-    static captured c;
-    return &c;
-}
-
-static inline void capture_handler(const char *message, void *arg) {
-    captured *c = arg;
-    if (c->count < CAPTURE_MAX) {
-        strncpy(c->text[c->count], message, CAPTURE_LEN - 1);
-        c->text[c->count][CAPTURE_LEN - 1] = '\0';
-    }
-    c->count++;
-}
-
-/* Start capturing library messages; returns the (cleared) record. */
-static inline captured *capture_begin(void) {
-    captured *c = capture_state();
-    memset(c, 0, sizeof *c);
-    rc_set_message_handler(capture_handler, c);
-    return c;
-}
-
-/* Stop capturing: messages go to stderr again. */
-static inline void capture_end(void) { rc_set_message_handler(NULL, NULL); }
-
-/* Messages among the captured ones that contain every given substring
- * (a NULL-terminated list). */
-static inline int capture_count_matching(const captured *c, const char *const *needles) {
-    int n = 0;
-    int lim = c->count < CAPTURE_MAX ? c->count : CAPTURE_MAX;
-    for (int i = 0; i < lim; i++) {
-        bool all = true;
-        for (const char *const *s = needles; *s; s++)
-            if (!strstr(c->text[i], *s)) all = false;
-        if (all) n++;
-    }
-    return n;
-}
+#include "test_capture.h"
 
 /* ---- stderr ---- */
 

@@ -45,6 +45,7 @@
 #include <cmocka.h>
 
 #include "reclaim.h"
+#include "test_capture.h"
 #include "internal/runtime.h" /* _rc_set_error, to clear rc_last_error */
 
 /* ---- the node payload ---- */
@@ -322,46 +323,7 @@ static inline int generation_of(const void *obj) {
     return -1;
 }
 
-/* ---- messages ---- */
-
-#define MSG_MAX 64
-#define MSG_LEN 256
-
-typedef struct captured {
-    int count; /* messages received, also those beyond MSG_MAX */
-    char text[MSG_MAX][MSG_LEN];
-} captured;
-
-static inline captured *capture_state(void) {
-    static captured c;
-    return &c;
-}
-
-static inline void capture_handler(const char *message, void *arg) {
-    captured *c = arg;
-    if (c->count < MSG_MAX) {
-        strncpy(c->text[c->count], message, MSG_LEN - 1);
-        c->text[c->count][MSG_LEN - 1] = '\0';
-    }
-    c->count++;
-}
-
-static inline captured *capture_begin(void) {
-    captured *c = capture_state();
-    memset(c, 0, sizeof *c);
-    rc_set_message_handler(capture_handler, c);
-    return c;
-}
-
-static inline void capture_end(void) { rc_set_message_handler(NULL, NULL); }
-
-/* Index of the first captured message starting with prefix, or -1. */
-static inline int capture_find(const captured *c, const char *prefix) {
-    int lim = c->count < MSG_MAX ? c->count : MSG_MAX;
-    for (int i = 0; i < lim; i++)
-        if (strncmp(c->text[i], prefix, strlen(prefix)) == 0) return i;
-    return -1;
-}
+/* ---- messages: test_capture.h ---- */
 
 /* ---- errors ---- */
 

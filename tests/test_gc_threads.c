@@ -218,7 +218,7 @@ static int teardown(void **state) {
 /* {==== per-thread worlds ==== */
 
 enum { T_COUNTS = 1, T_COUNTS_MAIN, T_OWN_MAIN, T_OWN_THREAD, T_OWN_OTHER, T_SETTINGS, T_ORPHAN_CYCLE,
-       T_ORPHAN_FIN, T_ORPHAN_LIVE, T_ORPHAN_LIVE_CYCLE, T_ORPHAN_MAIN, T_MANY_BASE };
+       T_ORPHAN_FIN, T_ORPHAN_LIVE, T_ORPHAN_LIVE_CYCLE, T_ORPHAN_MAIN, T_FROZEN, T_MANY_BASE };
 
 typedef struct counts_ctx {
     gate g;
@@ -679,6 +679,29 @@ static void *many_thread(void *arg) {
     return NULL;
 }
 
+/* A thread that froze its garbage and exited: the frozen objects thaw into
+ * the orphan world's generation 2, so a collection on another thread frees
+ * them (frozen objects are per thread; nothing stays out of reach). */
+enum { FROZEN_CYCLES = 50 };
+
+static void *frozen_thread(void *arg) {
+    (void)arg;
+    make_cycles(&node_type, T_FROZEN, FROZEN_CYCLES);
+    rc_gc_freeze();
+    must(rc_gc_get_freeze_count() >= 2 * FROZEN_CYCLES, "the thread froze its cycles");
+    must(rc_gc_collect(-1) == 0, "frozen cycles are not collected while frozen");
+    return NULL;
+}
+
+static void test_frozen_objects_of_exited_thread_thaw(void **state) {
+    (void)state;
+    join(start(frozen_thread, NULL));
+    assert_int_equal(ndestroyed(T_FROZEN), 0);
+    rc_gc_collect(-1);
+    assert_int_equal(ndestroyed(T_FROZEN), ncreated(T_FROZEN));
+    assert_int_equal(ncreated(T_FROZEN), 2 * FROZEN_CYCLES);
+}
+
 static void test_many_threads(void **state) {
     (void)state;
     size_t iters = scaled(4000, 100);
@@ -726,6 +749,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_collect_own_world, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings_process_wide, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_objects_of_exited_thread_thaw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,8 @@
  *   8. resurrect gc_refs again, over the unreachable list only, minus the
  *               hold: an object a finalizer made reachable, and all it
  *               reaches, survive intact (finalized, not finalized again).
+ *               Then weak references that finalizers or callbacks made to
+ *               objects still unreachable are cleared (callbacks run).
  *               Skipped when no finalizer or callback ran: nothing else
  *               could have made them reachable.
  *   9. clear    SAVEALL: every object moves to the garbage list (keeping the

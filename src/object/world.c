@@ -13,7 +13,7 @@
  * of grown, and collections skip the holes.
  *
  * When a thread exits, its world becomes part of the orphan world: its
- * young objects move to generation 2, its heap and large objects are
+ * young and frozen objects move to generation 2, its heap and large objects are
  * handed over, and the world itself is freed. The orphan world is changed
  * only under the orphan lock (reentrant per thread, since releasing an
  * orphan can release another). An orphan heap that empties is recycled for
@@ -193,6 +193,11 @@ bool _rc_is_live_object(const void *p) {
 
 /* {==== thread worlds: birth and hand-over ==== */
 
+static void thaw(rc_object_head *h, void *arg) {
+    (void)arg;
+    if ((h->type_bits & RC_TRACKED) && _rc_head_gen(h) == RC_GEN_PERMANENT) _rc_head_set_gen(h, 2);
+}
+
 /* Hand a finished thread's world to the orphans. */
 static void world_orphan(void *arg) {
     rc_world *w = arg;
@@ -205,8 +210,11 @@ static void world_orphan(void *arg) {
         o->gen_size[2] += w->gen_size[g];
         _rc_vec_free(&w->young[g]);
     }
-    o->gen_size[2] += w->gen_size[2];
-    o->gen_size[3] += w->gen_size[3];
+    /* frozen objects belonged to the thread's freeze: they thaw into
+     * generation 2, so the orphan collections see them and nothing stays
+     * out of reach for good */
+    if (w->gen_size[3]) _rc_world_walk(w, thaw, NULL);
+    o->gen_size[2] += w->gen_size[2] + w->gen_size[3];
     while (w->large) {
         rc_large_obj *l = w->large;
         w->large = l->next;

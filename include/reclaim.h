@@ -355,7 +355,8 @@ RC_API void rc_gc_untrack(void *obj);
 RC_API bool rc_gc_is_tracked(const void *obj);   /* false for NULL */
 RC_API bool rc_gc_is_finalized(const void *obj); /* finalize has run; false for NULL */
 /* Move every tracked object of this thread into the permanent generation,
- * which no collection looks at (and reset count[0]). */
+ * which no collection looks at (and reset count[0]). When the thread exits,
+ * its frozen objects thaw into the orphan world's generation 2. */
 RC_API void rc_gc_freeze(void);
 /* Move the permanent generation back into generation 2. */
 RC_API void rc_gc_unfreeze(void);

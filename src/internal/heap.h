@@ -423,19 +423,6 @@ RC_INTERNAL void *_rc_heap_alloc_in(rc_heap *h, size_t size);
  * owner of (or NULL): p's pool is taken back directly when it belongs to
  * owner, otherwise through the lock-free remote path. */
 RC_INTERNAL void _rc_heap_free_in(rc_heap *owner, void *p);
-/* The owner's pop of a block of size <= RC_SMALL_MAX from the first pool of
- * its class, or NULL when that pool has no free block (then
- * _rc_heap_alloc_in). */
-static inline void *_rc_heap_pop_small(rc_heap *h, size_t size) {
-    rc_pool *pool = h->direct[(size + 15) >> 4];
-    rc_block *b = pool->free;
-    if (RC_UNLIKELY(b == NULL)) return NULL;
-    pool->free = b->next;
-    atomic_store_explicit(&pool->used, atomic_load_explicit(&pool->used, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    return b;
-}
-
 /* The owner's free of p, a block start it handed out from one of h's small
  * pools (no checks: object heaps know their blocks). False, with nothing
  * changed, when the slow path must decide (another owner, a full pool, a

@@ -15,41 +15,15 @@
 #                        sanitizers, run by CTest for 200000 inputs or 30 s.
 
 set(RECLAIM_FUZZ_DIR ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
-set(RECLAIM_FUZZ_SEEDS ${RECLAIM_FUZZ_DIR}/fuzz_heap_seeds)
-set(RECLAIM_FUZZ_CORPUS ${RECLAIM_FUZZ_DIR}/fuzz_heap_corpus)
 
-add_executable(fuzz_heap_replay fuzz/fuzz_heap.c)
-target_link_libraries(fuzz_heap_replay PRIVATE reclaim_static Threads::Threads)
-target_include_directories(fuzz_heap_replay PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
-target_compile_definitions(fuzz_heap_replay PRIVATE RC_BUILDING_RECLAIM RC_FUZZ_REPLAY_MAIN)
-target_compile_options(fuzz_heap_replay PRIVATE ${RECLAIM_WARNINGS})
-add_custom_command(TARGET fuzz_heap_replay POST_BUILD
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${RECLAIM_FUZZ_DIR}
-  COMMAND fuzz_heap_replay --write-corpus ${RECLAIM_FUZZ_SEEDS} 64
-  COMMENT "Writing the fuzz_heap seed corpus")
-add_test(NAME fuzz_heap_replay COMMAND fuzz_heap_replay)
-set_tests_properties(fuzz_heap_replay PROPERTIES TIMEOUT 300 LABELS fuzz)
-
-set(RECLAIM_FUZZ_GC_SEEDS ${RECLAIM_FUZZ_DIR}/fuzz_gc_seeds)
-set(RECLAIM_FUZZ_GC_CORPUS ${RECLAIM_FUZZ_DIR}/fuzz_gc_corpus)
-add_executable(fuzz_gc_replay fuzz/fuzz_gc.c)
-target_link_libraries(fuzz_gc_replay PRIVATE reclaim_static Threads::Threads)
-target_include_directories(fuzz_gc_replay PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
-target_compile_definitions(fuzz_gc_replay PRIVATE RC_BUILDING_RECLAIM RC_FUZZ_REPLAY_MAIN)
-target_compile_options(fuzz_gc_replay PRIVATE ${RECLAIM_WARNINGS})
-add_custom_command(TARGET fuzz_gc_replay POST_BUILD
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${RECLAIM_FUZZ_DIR}
-  COMMAND fuzz_gc_replay --write-corpus ${RECLAIM_FUZZ_GC_SEEDS} 64
-  COMMENT "Writing the fuzz_gc seed corpus")
-add_test(NAME fuzz_gc_replay COMMAND fuzz_gc_replay)
-set_tests_properties(fuzz_gc_replay PROPERTIES TIMEOUT 300 LABELS fuzz)
-
+set(_rc_libfuzzer OFF)
 if(RECLAIM_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
-    message(WARNING "RECLAIM_FUZZ needs clang (libFuzzer); building only fuzz_heap_replay")
+    message(WARNING "RECLAIM_FUZZ needs clang (libFuzzer); building only the *_replay targets")
   elseif(RECLAIM_SANITIZE STREQUAL "thread")
-    message(WARNING "RECLAIM_FUZZ does not combine with RECLAIM_SANITIZE=thread; building only fuzz_heap_replay")
+    message(WARNING "RECLAIM_FUZZ does not combine with RECLAIM_SANITIZE=thread; building only the *_replay targets")
   else()
+    set(_rc_libfuzzer ON)
     # The library again, with coverage instrumentation for libFuzzer.
     list(TRANSFORM RECLAIM_SOURCES PREPEND "${PROJECT_SOURCE_DIR}/" OUTPUT_VARIABLE _rc_fuzz_sources)
     add_library(reclaim_fuzz STATIC ${_rc_fuzz_sources})
@@ -59,40 +33,48 @@ if(RECLAIM_FUZZ)
       -fsanitize=fuzzer-no-link)
     set_target_properties(reclaim_fuzz PROPERTIES C_VISIBILITY_PRESET hidden)
     target_link_libraries(reclaim_fuzz PUBLIC Threads::Threads)
-
-    add_executable(fuzz_heap_libfuzzer fuzz/fuzz_heap.c)
-    target_link_libraries(fuzz_heap_libfuzzer PRIVATE reclaim_fuzz)
-    target_include_directories(fuzz_heap_libfuzzer PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
-    target_compile_definitions(fuzz_heap_libfuzzer PRIVATE RC_BUILDING_RECLAIM)
-    target_compile_options(fuzz_heap_libfuzzer PRIVATE ${RECLAIM_WARNINGS} -fsanitize=fuzzer)
-    target_link_options(fuzz_heap_libfuzzer PRIVATE -fsanitize=fuzzer)
-    add_dependencies(fuzz_heap_libfuzzer fuzz_heap_replay) # the seed corpus
-
-    file(MAKE_DIRECTORY ${RECLAIM_FUZZ_CORPUS})
-    # New inputs go to the first directory; the seeds stay as written. A
-    # crash input lands in the fuzz directory: replay it with
-    # `fuzz_heap_replay <file>` (any compiler) to debug it.
-    add_test(NAME fuzz_heap_libfuzzer COMMAND fuzz_heap_libfuzzer
-      -runs=200000 -max_total_time=30 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1
-      -artifact_prefix=${RECLAIM_FUZZ_DIR}/
-      ${RECLAIM_FUZZ_CORPUS} ${RECLAIM_FUZZ_SEEDS})
-    set_tests_properties(fuzz_heap_libfuzzer PROPERTIES TIMEOUT 180 LABELS fuzz)
-
-    # rc_incref/rc_decref are inline: checked in the target as in the library
-    add_executable(fuzz_gc_libfuzzer fuzz/fuzz_gc.c)
-    target_link_libraries(fuzz_gc_libfuzzer PRIVATE reclaim_fuzz)
-    target_include_directories(fuzz_gc_libfuzzer PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
-    target_compile_definitions(fuzz_gc_libfuzzer PRIVATE RC_BUILDING_RECLAIM
-      RC_OBJECT_CHECKS=${RECLAIM_OBJECT_CHECKS})
-    target_compile_options(fuzz_gc_libfuzzer PRIVATE ${RECLAIM_WARNINGS} -fsanitize=fuzzer)
-    target_link_options(fuzz_gc_libfuzzer PRIVATE -fsanitize=fuzzer)
-    add_dependencies(fuzz_gc_libfuzzer fuzz_gc_replay) # the seed corpus
-
-    file(MAKE_DIRECTORY ${RECLAIM_FUZZ_GC_CORPUS})
-    add_test(NAME fuzz_gc_libfuzzer COMMAND fuzz_gc_libfuzzer
-      -runs=200000 -max_total_time=30 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1
-      -artifact_prefix=${RECLAIM_FUZZ_DIR}/
-      ${RECLAIM_FUZZ_GC_CORPUS} ${RECLAIM_FUZZ_GC_SEEDS})
-    set_tests_properties(fuzz_gc_libfuzzer PROPERTIES TIMEOUT 180 LABELS fuzz)
   endif()
 endif()
+
+# reclaim_fuzz_target(NAME): tests/fuzz/NAME.c as NAME_replay (always) and
+# NAME_libfuzzer (clang with RECLAIM_FUZZ=ON), with the seed corpus in
+# fuzz/NAME_seeds and libFuzzer's new inputs in fuzz/NAME_corpus.
+function(reclaim_fuzz_target name)
+  set(seeds ${RECLAIM_FUZZ_DIR}/${name}_seeds)
+  set(corpus ${RECLAIM_FUZZ_DIR}/${name}_corpus)
+  add_executable(${name}_replay fuzz/${name}.c)
+  target_link_libraries(${name}_replay PRIVATE reclaim_static Threads::Threads)
+  target_include_directories(${name}_replay PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  target_compile_definitions(${name}_replay PRIVATE RC_BUILDING_RECLAIM RC_FUZZ_REPLAY_MAIN)
+  target_compile_options(${name}_replay PRIVATE ${RECLAIM_WARNINGS})
+  add_custom_command(TARGET ${name}_replay POST_BUILD
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${RECLAIM_FUZZ_DIR}
+    COMMAND ${name}_replay --write-corpus ${seeds} 64
+    COMMENT "Writing the ${name} seed corpus")
+  add_test(NAME ${name}_replay COMMAND ${name}_replay)
+  set_tests_properties(${name}_replay PROPERTIES TIMEOUT 300 LABELS fuzz)
+  if(NOT _rc_libfuzzer)
+    return()
+  endif()
+  add_executable(${name}_libfuzzer fuzz/${name}.c)
+  target_link_libraries(${name}_libfuzzer PRIVATE reclaim_fuzz)
+  target_include_directories(${name}_libfuzzer PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  # rc_incref/rc_decref are inline: checked in the target as in the library
+  target_compile_definitions(${name}_libfuzzer PRIVATE RC_BUILDING_RECLAIM
+    RC_OBJECT_CHECKS=${RECLAIM_OBJECT_CHECKS})
+  target_compile_options(${name}_libfuzzer PRIVATE ${RECLAIM_WARNINGS} -fsanitize=fuzzer)
+  target_link_options(${name}_libfuzzer PRIVATE -fsanitize=fuzzer)
+  add_dependencies(${name}_libfuzzer ${name}_replay) # the seed corpus
+  file(MAKE_DIRECTORY ${corpus})
+  # New inputs go to the first directory; the seeds stay as written. A
+  # crash input lands in the fuzz directory: replay it with
+  # `NAME_replay <file>` (any compiler) to debug it.
+  add_test(NAME ${name}_libfuzzer COMMAND ${name}_libfuzzer
+    -runs=200000 -max_total_time=30 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1
+    -artifact_prefix=${RECLAIM_FUZZ_DIR}/
+    ${corpus} ${seeds})
+  set_tests_properties(${name}_libfuzzer PROPERTIES TIMEOUT 180 LABELS fuzz)
+endfunction()
+
+reclaim_fuzz_target(fuzz_heap)
+reclaim_fuzz_target(fuzz_gc)

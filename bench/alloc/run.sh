@@ -74,15 +74,9 @@ done
 [[ $CALLGRIND == 1 ]] && ! command -v valgrind >/dev/null && missing+=(valgrind)
 [[ -x /usr/bin/time ]] || missing+=(time)
 if ((${#missing[@]})); then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        note "installing ${missing[*]}"
-        apt-get install -y "${missing[@]}" >"$WORK_DIR/apt.log" 2>&1 ||
-            { apt-get update >>"$WORK_DIR/apt.log" 2>&1 &&
-              apt-get install -y "${missing[@]}" >>"$WORK_DIR/apt.log" 2>&1; } ||
-            note "apt-get failed (see $WORK_DIR/apt.log); going on without ${missing[*]}"
-    else
-        note "missing ${missing[*]} (run as root to install them); going on without"
-    fi
+    note "installing ${missing[*]}"
+    bash "$here/../../scripts/deps.sh" "${missing[@]}" >"$WORK_DIR/apt.log" 2>&1 ||
+        note "could not install them (see $WORK_DIR/apt.log); going on without ${missing[*]}"
 fi
 
 # measure OUTFILE CMD...: run CMD, write "user sys maxrss_kib" on the last

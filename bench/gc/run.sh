@@ -65,15 +65,9 @@ command -v cmake >/dev/null || missing+=(cmake)
 command -v "$PYTHON" >/dev/null || missing+=(python3)
 command -v timeout >/dev/null || missing+=(coreutils)
 if ((${#missing[@]})); then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        note "installing ${missing[*]}"
-        apt-get install -y "${missing[@]}" >"$WORK_DIR/apt.log" 2>&1 ||
-            { apt-get update >>"$WORK_DIR/apt.log" 2>&1 &&
-              apt-get install -y "${missing[@]}" >>"$WORK_DIR/apt.log" 2>&1; } ||
-            note "apt-get failed (see $WORK_DIR/apt.log); going on without ${missing[*]}"
-    else
-        note "missing ${missing[*]} (run as root to install them); going on without"
-    fi
+    note "installing ${missing[*]}"
+    bash "$here/../../scripts/deps.sh" "${missing[@]}" >"$WORK_DIR/apt.log" 2>&1 ||
+        note "could not install them (see $WORK_DIR/apt.log); going on without ${missing[*]}"
 fi
 command -v "$CC" >/dev/null || die "no C compiler ($CC)"
 command -v cmake >/dev/null || die "no cmake"

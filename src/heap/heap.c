@@ -437,9 +437,7 @@ static RC_NOINLINE void core_free_slow(void *p) {
     if (!p) return;
     uintptr_t a = (uintptr_t)p;
     if (_rc_is_arena(a)) {
-        rc_arena *ar = (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK);
-        rc_pool *pool = &ar->pools[(a >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
-        pool -= pool->head_offset; /* a later pool of a span: its head */
+        rc_pool *pool = _rc_span_head(a); /* a later pool of a span: its head */
         uintptr_t start = (uintptr_t)_rc_pool_start(pool);
         if (pool->state != RC_POOL_USED || a < start || !_rc_pool_offset_ok(pool, a - start)) {
             report_foreign("rc_free", p);
@@ -461,11 +459,9 @@ static RC_NOINLINE void core_free_slow(void *p) {
 static inline bool free_fast(rc_heap *h, void *p) {
     uintptr_t a = (uintptr_t)p;
     if (RC_UNLIKELY(!_rc_is_arena(a))) return false;
-    /* &arena->pools[(a >> 14) & 63], with the index scaled in one step
-     * (descriptors are 64 bytes at offset 64). A later pool of a
-     * multi-pool span has owner 0: the slow path finds its head. */
-    _Static_assert(sizeof(rc_pool) == 64 && RC_POOL_SHIFT == 14, "descriptor arithmetic");
-    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
+    /* a later pool of a multi-pool span has owner 0: the slow path finds
+     * its head */
+    rc_pool *pool = _rc_pool_desc(a);
     if (RC_UNLIKELY(atomic_load_explicit(&pool->owner, RELAXED) != (uintptr_t)h)) return false;
     /* not a block start (a pointer into a block): the slow path reports it */
     if (RC_UNLIKELY(!_rc_pool_offset_ok(pool, a & (RC_POOL_SIZE - 1)))) return false;

@@ -148,6 +148,22 @@ static inline uint8_t *_rc_pool_start(const rc_pool *pool) {
     return (uint8_t *)(arena + (index << 14));
 }
 
+/* The descriptor of the pool holding address a of an arena: in the arena
+ * header, &arena->pools[(a >> 14) & 63], the index scaled in one step
+ * (descriptors are 64 bytes at offset 64). A later pool of a multi-pool
+ * span: its head is that descriptor minus head_offset. */
+static inline rc_pool *_rc_pool_desc(uintptr_t a) {
+    _Static_assert(sizeof(rc_pool) == 64 && RC_POOL_SHIFT == 14, "descriptor arithmetic");
+    return (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
+}
+
+/* The head descriptor of the span holding a, which must be in a used span
+ * (unchecked: for addresses known to be blocks). */
+static inline rc_pool *_rc_span_head(uintptr_t a) {
+    rc_pool *pool = _rc_pool_desc(a);
+    return pool - pool->head_offset;
+}
+
 /* ====================================================================
  * Arenas (arena.c)
  * ==================================================================== */
@@ -429,7 +445,7 @@ RC_INTERNAL void _rc_heap_free_in(rc_heap *owner, void *p);
  * pool about to empty, a medium span). */
 static inline bool _rc_heap_free_owned(rc_heap *h, void *p) {
     uintptr_t a = (uintptr_t)p;
-    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
+    rc_pool *pool = _rc_pool_desc(a);
     if (atomic_load_explicit(&pool->owner, memory_order_relaxed) != (uintptr_t)h) return false;
     uint32_t used = atomic_load_explicit(&pool->used, memory_order_relaxed);
     if (RC_UNLIKELY(used <= 1)) return false;

@@ -162,9 +162,7 @@ static inline rc_world *_rc_world_get(void) {
 static inline rc_world *_rc_world_of(const rc_object_head *h) {
     if (RC_UNLIKELY(h->type_bits & RC_LARGE)) return ((const rc_large_obj *)h - 1)->world;
     uintptr_t a = (uintptr_t)h;
-    _Static_assert(sizeof(rc_pool) == 64 && RC_POOL_SHIFT == 14, "descriptor arithmetic");
-    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
-    pool -= pool->head_offset;
+    rc_pool *pool = _rc_span_head(a);
     return (rc_world *)_rc_pool_heap(pool)->world;
 }
 /* The orphan lock, held by the calling thread (reentrant). */
@@ -175,8 +173,7 @@ RC_INTERNAL bool _rc_orphans_held(void);
 static inline void _rc_note_tracked(rc_object_head *h) {
     if (RC_UNLIKELY(h->type_bits & RC_LARGE)) return;
     uintptr_t a = (uintptr_t)h;
-    rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
-    pool -= pool->head_offset;
+    rc_pool *pool = _rc_span_head(a);
     if (!pool->tracked_hint) pool->tracked_hint = 1;
 }
 

@@ -274,8 +274,7 @@ static inline rc_world *release_world(const rc_object_head *h) {
     rc_world *me = _rc_world_tls;
     if (RC_LIKELY(me != NULL) && RC_LIKELY(!(h->type_bits & RC_LARGE))) {
         uintptr_t a = (uintptr_t)h;
-        rc_pool *pool = (rc_pool *)((a & ~(uintptr_t)RC_ARENA_MASK) + 64 + ((a >> 8) & 0xFC0));
-        pool -= pool->head_offset;
+        rc_pool *pool = _rc_span_head(a);
         if (_rc_pool_heap(pool) == me->heap) return me;
     }
     return _rc_world_of(h);
@@ -387,14 +386,16 @@ static void check_object(const char *op, void *obj) {
             _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it is being "
                       "released)",
                       op, obj, _rc_type_name(_rc_head_type(h)));
+        /* a freed pool object keeps its type in word 2 (see free_memory); a
+         * freed large one is remembered in a ring */
+        const rc_type *freed = NULL;
         if (block && h->type_bits == 0 && _rc_pool_block_size(_rc_pool_of(h)) >= 32)
-            /* a freed object keeps its type in word 2 (see free_memory) */
+            freed = (const rc_type *)((uintptr_t *)h)[2];
+        else if (!block)
+            freed = freed_large_type(obj);
+        if (freed)
             _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it was freed)", op,
-                      obj, _rc_type_name((const rc_type *)((uintptr_t *)h)[2]));
-        const rc_type *large = block ? NULL : freed_large_type(obj);
-        if (large)
-            _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it was freed)", op,
-                      obj, _rc_type_name(large));
+                      obj, _rc_type_name(freed));
         _rc_fatal("reclaim: %s of %p, which is not a live object", op, obj);
     }
     rc_world *w = _rc_world_of(h);

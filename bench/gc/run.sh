@@ -18,7 +18,8 @@
 #   FULLGC_N="1000000 5000000"   live objects for the full-collection rows
 #   SIZE_N=1000000    objects for the bytes-per-object row
 #   QUICK=1           all of the above much smaller (a check that all runs)
-#   WORK_DIR=...      build trees, binaries, logs, tables (default /tmp/reclaim-bench-gc)
+#   WORK_DIR=...      build trees, binaries, logs, tables (default <repo>/build/bench-gc,
+#                     one per checkout)
 #   TIMEOUT=600       seconds before one run is killed and reported FAILED
 #   CC=cc PYTHON=python3
 set -uo pipefail
@@ -41,7 +42,7 @@ SIZE_N=${SIZE_N:-1000000}
 TIMEOUT=${TIMEOUT:-600}
 CC=${CC:-cc}
 PYTHON=${PYTHON:-python3}
-WORK_DIR=${WORK_DIR:-${TMPDIR:-/tmp}/reclaim-bench-gc}
+WORK_DIR=${WORK_DIR:-$repo/build/bench-gc}
 start_time=$SECONDS
 load_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 
@@ -93,7 +94,7 @@ if { cmake -S "$repo" -B "$RBUILD" -DCMAKE_BUILD_TYPE=Release -DRECLAIM_TESTS=OF
         "$here/gcbench.c" "$RBUILD/libreclaim.a" -pthread >>"$WORK_DIR/build.log" 2>&1; then
     have+=(reclaim reclaim-nogc)
 else
-    note "!!! building reclaim or gcb-reclaim failed: $(tail -n 5 "$WORK_DIR/build.log")"
+    die "!!! building reclaim or gcb-reclaim failed: $(tail -n 5 "$WORK_DIR/build.log")"
 fi
 "$CC" "${CFLAGS[@]}" -DIMPL_MALLOC -o "$BIN/gcb-malloc" "$here/gcbench.c" >>"$WORK_DIR/build.log" 2>&1 &&
     have+=(malloc) || note "!!! building gcb-malloc failed (see $WORK_DIR/build.log)"

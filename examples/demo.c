@@ -11,6 +11,12 @@
  * bulk-loads many such trees with the collector disabled, as Python
  * programs do around gc.disable()/gc.enable(), shows gc.get_count()'s
  * counterpart, collects, and prints the collector's statistics.
+ *
+ * Part 3, the built-in types: counts words with a dict, ranks them with a
+ * sorted list of tuples, keeps the distinct lengths in a set, streams a
+ * million numbers through a generator pipeline in constant memory, and
+ * keeps a million floats unboxed in a typed array beside the same floats
+ * in a list, with the heap's figures for both.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -165,6 +171,125 @@ static int objects_demo(void) {
 }
 /* }==== */
 
+/* {==== part 3: built-in types, generators, typed arrays ==== */
+
+/* A generator: the squares 0, 1, 4, ... below n*n. Its locals live in the
+ * generator object; C locals would not survive a yield. */
+typedef struct squares_locals {
+    int64_t i, n;
+} squares_locals;
+
+static int squares(void *gen, void **out) {
+    squares_locals *l = rc_gen_locals(gen);
+    RC_GEN_BEGIN(gen);
+    for (l->i = 0; l->i < l->n; l->i++) RC_YIELD(gen, out, rc_int_new(l->i * l->i));
+    RC_GEN_END(gen);
+}
+
+static int is_even(void *item, void *arg) {
+    (void)arg;
+    return rc_int_value(item) % 2 == 0;
+}
+
+/* Sort (word, count) tuples by count, descending, then by word. */
+static int by_count(const void *a, const void *b, void *arg, bool *failed) {
+    (void)arg;
+    int64_t ca = rc_int_value(rc_tuple_get(a, 1)), cb = rc_int_value(rc_tuple_get(b, 1));
+    if (ca != cb) return ca > cb ? -1 : 1;
+    int c = 0;
+    if (rc_compare(rc_tuple_get(a, 0), rc_tuple_get(b, 0), &c) != 0) *failed = true;
+    return c;
+}
+
+static void print_repr(const char *label, const void *obj) {
+    void *r = rc_repr(obj);
+    printf("  %-28s %s\n", label, r ? rc_str_cstr(r) : rc_last_error());
+    rc_decref(r);
+}
+
+static size_t heap_in_use(void) {
+    rc_heap_stats st;
+    rc_heap_get_stats(&st);
+    return st.bytes_in_use;
+}
+
+/* The demo's objects, released together at the end. */
+enum { T_TEXT, T_WORDS, T_COUNTS, T_LENGTHS, T_ITEMS, T_RANKED, T_TOP, T_GEN, T_EVENS, T_FLOATS, T_ARRAY, T_COUNT };
+
+static int types_demo(void) {
+    printf("\nreclaim: built-in types, generators and typed arrays\n\n");
+    void *o[T_COUNT] = {0};
+    int status = 1;
+    /* word counts: a dict str -> int, in first-seen order, and the set of
+     * word lengths */
+    o[T_TEXT] = rc_str_from_cstr("the quick brown fox jumps over the lazy dog "
+                                 "while the dog and the fox sleep under the quick sun");
+    o[T_WORDS] = o[T_TEXT] ? rc_str_split(o[T_TEXT], NULL) : NULL;
+    o[T_COUNTS] = rc_dict_new();
+    o[T_LENGTHS] = rc_set_new();
+    if (!o[T_WORDS] || !o[T_COUNTS] || !o[T_LENGTHS]) goto out;
+    for (int64_t i = 0; i < (int64_t)rc_list_len(o[T_WORDS]); i++) {
+        void *w = rc_list_get(o[T_WORDS], i);
+        void *old = rc_dict_get(o[T_COUNTS], w);
+        void *n = rc_int_new(old ? rc_int_value(old) + 1 : 1);
+        void *len = rc_int_new((int64_t)rc_str_len(w));
+        bool ok = n && len && rc_dict_set(o[T_COUNTS], w, n) == 0 && rc_set_add(o[T_LENGTHS], len) >= 0;
+        rc_decref(n);
+        rc_decref(len);
+        if (!ok) goto out;
+    }
+    print_repr("counts (a dict)", o[T_COUNTS]);
+    print_repr("word lengths (a set)", o[T_LENGTHS]);
+    /* rank: (word, count) tuples sorted by count, the top three */
+    o[T_ITEMS] = rc_dict_items(o[T_COUNTS]);
+    o[T_RANKED] = o[T_ITEMS] ? rc_list_from_iter(o[T_ITEMS]) : NULL;
+    if (!o[T_RANKED] || rc_list_sort(o[T_RANKED], by_count, NULL) != 0) goto out;
+    o[T_TOP] = rc_list_slice(o[T_RANKED], 0, 3);
+    if (!o[T_TOP]) goto out;
+    print_repr("top three (sorted tuples)", o[T_TOP]);
+    /* a generator pipeline: even squares below 10^12, summed one at a time
+     * in constant memory */
+    o[T_GEN] = rc_gen_new(squares, sizeof(squares_locals), 0);
+    if (!o[T_GEN]) goto out;
+    ((squares_locals *)rc_gen_locals(o[T_GEN]))->n = 1000000;
+    o[T_EVENS] = rc_filter(is_even, NULL, o[T_GEN]);
+    if (!o[T_EVENS]) goto out;
+    size_t before = heap_in_use();
+    int64_t sum = 0, count = 0;
+    void *item;
+    int rc;
+    while ((rc = rc_next(o[T_EVENS], &item)) == 1) {
+        sum += rc_int_value(item);
+        count++;
+        rc_decref(item);
+    }
+    if (rc < 0) goto out;
+    printf("  %-28s %lld even squares below 10^12, sum %lld; heap grew by %zd bytes meanwhile\n",
+           "generator -> filter", (long long)count, (long long)sum, (ssize_t)(heap_in_use() - before));
+    /* a million floats, boxed in a list and unboxed in an array */
+    size_t base = heap_in_use();
+    o[T_FLOATS] = rc_list_new();
+    if (!o[T_FLOATS]) goto out;
+    for (int i = 0; i < 1000000; i++)
+        if (rc_list_append_steal(o[T_FLOATS], rc_float_new(i * 0.5)) != 0) goto out;
+    size_t list_bytes = heap_in_use() - base;
+    base = heap_in_use();
+    o[T_ARRAY] = rc_array_from_iter(RC_FLOAT64, o[T_FLOATS]);
+    if (!o[T_ARRAY]) goto out;
+    size_t array_bytes = heap_in_use() - base;
+    double list_sum = 0;
+    for (int64_t i = 0; i < 1000000; i++) list_sum += rc_float_value(rc_list_get(o[T_FLOATS], i));
+    printf("  %-28s %.1f bytes per float in an rc_list, %.1f in an rc_array (sums %.1f and %.1f)\n",
+           "1M floats", list_bytes / 1e6, array_bytes / 1e6, list_sum, rc_array_sum(o[T_ARRAY]));
+    status = 0;
+out:
+    if (status) fprintf(stderr, "demo: %s\n", rc_last_error());
+    for (int i = T_COUNT - 1; i >= 0; i--) rc_decref(o[i]);
+    rc_gc_collect(-1);
+    return status;
+}
+/* }==== */
+
 int main(void) {
     printf("reclaim %s: the private heap\n\n", rc_version());
     void **blocks = rc_malloc(NBLOCKS * sizeof *blocks);
@@ -203,5 +328,6 @@ int main(void) {
     rc_free(blocks);
     rc_heap_trim();
     summary("after freeing everything:");
-    return objects_demo();
+    if (objects_demo() != 0) return 1;
+    return types_demo();
 }

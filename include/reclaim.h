@@ -163,9 +163,17 @@ typedef int (*rc_visit_fn)(void *obj, void *arg);
 /* The references an object of this type holds are all stored before the
  * next rc_new after its creation and never change afterwards (a tuple's
  * items). The collector then stops tracking such an object when it finds
- * that nothing it references is tracked, as CPython does for tuples: it can
- * never be part of a cycle, and later collections skip it. */
+ * that nothing it references is tracked or of an RC_TYPE_UNTRACKED type
+ * (which may become tracked later), as CPython does for tuples: it can
+ * never be part of a cycle, and later collections skip it. A type whose
+ * stores call rc_gc_track again when needed may use it too (dicts). */
 #define RC_TYPE_IMMUTABLE 1u
+/* Objects of a type with traverse start untracked; the type tracks one
+ * (rc_gc_track) when it first stores a reference to a tracked object, as
+ * CPython does for dicts. They still count as tracked-type allocations in
+ * rc_gc_get_count. */
+#define RC_TYPE_UNTRACKED 2u
+/* Bits 16-31 are reserved for reclaim's own types. */
 
 /* One per struct type. The type must outlive every object of it. */
 typedef struct rc_type {
@@ -186,9 +194,22 @@ typedef struct rc_type {
     /* Release what the object owns (references, outside resources). Runs
      * once, when the object dies; the memory is freed after it. */
     void (*destroy)(void *self);
-    uint64_t (*hash)(const void *self);              /* optional */
-    bool (*equal)(const void *a, const void *b);     /* optional */
+    /* Optional: the hash of self (rc_hash). NULL: hashed by identity, as
+     * Python's object; objects that compare equal must hash equal. */
+    uint64_t (*hash)(const void *self);
+    /* Optional: are a and b equal (rc_equal)? Called only with two objects
+     * of this type; NULL: equal only to itself. */
+    bool (*equal)(const void *a, const void *b);
     unsigned flags;                                  /* RC_TYPE_* */
+    /* Optional: a new reference to an rc_str describing self (rc_repr),
+     * or NULL with rc_last_error set. NULL: "<name object at 0x...>". */
+    void *(*repr)(const void *self);
+    /* Optional: a new reference to an iterator over self (rc_iter). */
+    void *(*iter)(void *self);
+    /* Optional, for iterator types: store a new reference to the next item
+     * in *out and return 1; return 0 when exhausted (and from then on); -1
+     * with rc_last_error set on error (rc_next). */
+    int (*next)(void *self, void **out);
 } rc_type;
 
 /* The header before every payload. Not for users to touch: it is here for
@@ -419,6 +440,445 @@ RC_API size_t rc_weakref_count(const void *obj);
  * or -1 (rc_last_error set) for NULL obj or fn, an obj being released, or
  * no memory. */
 RC_API int rc_finalize_on_death(void *obj, void (*fn)(void *arg), void *arg);
+
+/* ====================================================================
+ * 6. Built-in types: numbers, strings, containers, typed arrays,
+ *    iterators and generators (Python's built-ins)
+ *
+ * Every value below is an rc object (void *), released with rc_decref.
+ * Containers take part in the cycle collector: a list, set or generator is
+ * tracked; a tuple stops being tracked once a collection finds that none
+ * of its items is tracked, and a dict starts untracked and is tracked once
+ * it holds a tracked key or value (or a dict), as in CPython; a
+ * collection untracks both again when that is no longer so. Containers allocate through the
+ * heap only.
+ *
+ * Reference rules (API.md): getters return borrowed references, setters
+ * take their own reference (they do not steal) unless the name ends in
+ * _steal, and everything named new/from/copy/pop returns a new reference.
+ * A wrong argument (NULL, an object of the wrong type, an index out of
+ * range, an unhashable key) fails without side effects: NULL, false or a
+ * negative int, with rc_last_error naming the function and the problem,
+ * e.g. "rc_list_get: index 7 out of range (len 3)". Indices are int64_t
+ * and negative ones count from the end, as in Python; slices clamp.
+ * ==================================================================== */
+
+/* The built-in types, for rc_type_of comparisons. */
+RC_API extern const rc_type rc_none_type, rc_bool_type, rc_int_type, rc_float_type, rc_str_type,
+    rc_bytes_type, rc_tuple_type, rc_list_type, rc_dict_type, rc_set_type, rc_array_type, rc_gen_type;
+
+/* ---- 6.1 Singletons and numbers ---------------------------------------- */
+
+/* The immortal singletons (never counted: rc_incref/rc_decref on them do
+ * nothing, and they are shared by every thread). */
+RC_API extern void *const rc_none;
+RC_API extern void *const rc_true;
+RC_API extern void *const rc_false;
+/* rc_true or rc_false. */
+RC_API void *rc_bool(bool value);
+
+/* A new reference to an int. -5..256 are immortal and cached, as in
+ * CPython. NULL only when out of memory. */
+RC_API void *rc_int_new(int64_t value);
+/* The value of an int (a bool reads as 0 or 1). Another object: 0 with
+ * rc_last_error set. */
+RC_API int64_t rc_int_value(const void *obj);
+/* A new reference to a float. */
+RC_API void *rc_float_new(double value);
+/* The value of a float, or of an int or bool converted. Another object:
+ * 0.0 with rc_last_error set. */
+RC_API double rc_float_value(const void *obj);
+
+/* ---- 6.2 Strings and bytes --------------------------------------------- */
+
+/* A new str holding a copy of nbytes of UTF-8 (need not be NUL-terminated;
+ * embedded NULs are kept). Invalid UTF-8: NULL with rc_last_error naming
+ * the byte offset. Length in code points and the hash are cached. */
+RC_API void *rc_str_new(const char *utf8, size_t nbytes);
+/* rc_str_new of a NUL-terminated string. */
+RC_API void *rc_str_from_cstr(const char *cstr);
+/* The str's UTF-8, NUL-terminated, borrowed (valid while the str lives).
+ * Not a str: NULL with rc_last_error set. */
+RC_API const char *rc_str_cstr(const void *str);
+/* Length in code points (Python's len). Not a str: 0 with rc_last_error. */
+RC_API size_t rc_str_len(const void *str);
+/* Length in bytes of the UTF-8. Not a str: 0 with rc_last_error. */
+RC_API size_t rc_str_size(const void *str);
+/* A new str a + b (a new reference to a or b itself when the other is
+ * empty, as in CPython). */
+RC_API void *rc_str_concat(const void *a, const void *b);
+/* A new str of code points [start, stop), Python's s[start:stop]
+ * (negative indices count from the end; out-of-range ones clamp). The
+ * whole str gives str itself; an empty or one-ASCII-character result may
+ * be a shared immortal str. O(1) offsets for ASCII text; long non-ASCII
+ * strs build an index of code-point offsets on first use. */
+RC_API void *rc_str_slice(const void *str, int64_t start, int64_t stop);
+/* The code-point index of the first occurrence of sub in str at or after
+ * code point start (Python's str.find): -1 when absent, -2 (rc_last_error
+ * set) when an argument is not a str. */
+RC_API int64_t rc_str_find(const void *str, const void *sub, int64_t start);
+/* A new list of the pieces of str between occurrences of sep (a str;
+ * empty sep is an error), or split on runs of whitespace (Python's
+ * str.isspace, Unicode included) with empty pieces dropped when sep is
+ * NULL (Python's str.split). */
+RC_API void *rc_str_split(const void *str, const void *sep);
+/* A new str: the items of iterable (any object rc_iter accepts; strs
+ * only) with sep between them (Python's sep.join). A non-str item fails
+ * with "rc_str_join: sequence item 1: expected str instance, int found". */
+RC_API void *rc_str_join(const void *sep, void *iterable);
+/* A new str from a printf format (PyUnicode_FromFormat): every printf
+ * conversion of C, plus %R (an object's rc_repr) and %S (rc_str_of) taking
+ * a void * object. %c and %lc take a code point and %ls a wide string,
+ * written as UTF-8; for %s, %ls, %R and %S the width counts code points,
+ * and the precision of %s and %ls counts bytes (never splitting a UTF-8
+ * sequence), that of %R and %S code points. A bad format, or a result
+ * that is not UTF-8: NULL with rc_last_error set. (No printf format
+ * attribute: the compiler would reject %R and %S.) */
+RC_API void *rc_str_format(const char *fmt, ...);
+/* A new reference to the interned str equal to str: one immortal object
+ * per distinct text, shared by every thread (sys.intern). Interned strs
+ * compare equal by address. The first str interned for a text becomes
+ * that object itself (it is made immortal, as CPython 3.12 does). */
+RC_API void *rc_str_intern(const void *str);
+/* rc_str_intern of a C string. */
+RC_API void *rc_str_intern_cstr(const char *cstr);
+/* str(obj): a new reference to obj itself for a str, else its rc_repr. */
+RC_API void *rc_str_of(const void *obj);
+
+/* A new bytes object holding a copy of n bytes (data may be NULL when n is
+ * 0). */
+RC_API void *rc_bytes_new(const void *data, size_t n);
+/* The bytes' data (borrowed; followed by a NUL) and length. Not a bytes:
+ * NULL / 0 with rc_last_error set. */
+RC_API const uint8_t *rc_bytes_data(const void *bytes);
+RC_API size_t rc_bytes_len(const void *bytes);
+
+/* ---- 6.3 Operations on every object --------------------------------------- */
+
+/* A new str describing obj, as Python's repr(): 42, 1.5, 'text',
+ * b'\x00', (1,), [1, 2], {'a': 1}, {1, 2}, None, True, array('d', [1.0]),
+ * <generator object at 0x...>; user types through rc_type.repr, else
+ * "<Name object at 0x...>". Containers that contain themselves print
+ * [...]. NULL obj gives "NULL". NULL only when out of memory. */
+RC_API void *rc_repr(const void *obj);
+/* Python's hash(): numbers that compare equal hash equal (hash(1) ==
+ * hash(1.0) == hash(True)), strs and bytes by content, tuples from their
+ * items, user types through rc_type.hash, other objects by identity. The
+ * result is never -1; -1 means failure: an unhashable object (a list,
+ * dict, set or array: "rc_hash: unhashable type: 'list'") or NULL. */
+RC_API int64_t rc_hash(const void *obj);
+/* Python's ==: identity, numbers by value across int, float and bool,
+ * strs, bytes, tuples, lists, dicts and sets by content, arrays by length
+ * and element values compared exactly across dtypes (Python's array ==:
+ * an int8 array equals a float64 array of the same numbers; NaN equals
+ * nothing), user types through rc_type.equal (only between two objects
+ * of that type), else identity. NULL equals only NULL. */
+RC_API bool rc_equal(const void *a, const void *b);
+/* Python's ordering, for sorting: numbers by value, strs by code point,
+ * bytes by byte, tuples and lists lexicographically. Stores -1, 0 or 1 in
+ * *result and returns 0; two objects that have no order between them
+ * (types that differ, None, dicts...) return -1 with rc_last_error set
+ * ("rc_compare: '<' not supported between 'str' and 'int'"). */
+RC_API int rc_compare(const void *a, const void *b, int *result);
+/* len(obj) for a str (code points), bytes, tuple, list, dict, set or
+ * array; -1 with rc_last_error set for other objects. */
+RC_API int64_t rc_len(const void *obj);
+/* Python's `item in container` for a str (substring), tuple, list, dict
+ * (keys), set or array: 1 or 0; -1 with rc_last_error set on error (an
+ * unhashable item for a dict or set, a container that is none of these). */
+RC_API int rc_contains(const void *container, const void *item);
+
+/* ---- 6.4 Tuples (immutable) -------------------------------------------- */
+
+/* A new tuple of n items, each rc_none, to be filled with rc_tuple_set
+ * before it is shared (as CPython's PyTuple_New). */
+RC_API void *rc_tuple_new(size_t n);
+/* A new tuple of the n objects after n (each gets its own reference; NULL
+ * items read as rc_none). */
+RC_API void *rc_tuple_pack(size_t n, ...);
+/* A new tuple of items[0..n) (own references). */
+RC_API void *rc_tuple_from_array(void *const *items, size_t n);
+RC_API size_t rc_tuple_len(const void *tuple); /* 0 with rc_last_error for a non-tuple */
+/* Item i, borrowed. */
+RC_API void *rc_tuple_get(const void *tuple, int64_t i);
+/* Store item (own reference) at i of a tuple being filled; returns 0 or
+ * -1. A tuple is immutable once shared: this is for building one. */
+RC_API int rc_tuple_set(void *tuple, int64_t i, void *item);
+
+/* ---- 6.5 Lists ------------------------------------------------------------ */
+
+/* Comparison for rc_list_sort: <0, 0, >0 as a before, equal to, after b.
+ * Set *failed and return 0 to abort the sort (the list is then left as it
+ * was). */
+typedef int (*rc_compare_fn)(const void *a, const void *b, void *arg, bool *failed);
+
+/* A new empty list. */
+RC_API void *rc_list_new(void);
+RC_API size_t rc_list_len(const void *list); /* 0 with rc_last_error for a non-list */
+/* Item i, borrowed. */
+RC_API void *rc_list_get(const void *list, int64_t i);
+/* Replace item i (own reference to item; the old item is released). */
+RC_API int rc_list_set(void *list, int64_t i, void *item);
+/* Append item (own reference). Grows as CPython's list (about 1/8 spare). */
+RC_API int rc_list_append(void *list, void *item);
+/* Append item, taking over the caller's reference (also on failure, when
+ * item is released). */
+RC_API int rc_list_append_steal(void *list, void *item);
+/* Insert item before index i (clamped, as list.insert). */
+RC_API int rc_list_insert(void *list, int64_t i, void *item);
+/* Remove item i and return it (a new reference); i = -1 is the last. */
+RC_API void *rc_list_pop(void *list, int64_t i);
+/* Delete item i. */
+RC_API int rc_list_del(void *list, int64_t i);
+/* Remove every item. */
+RC_API void rc_list_clear(void *list);
+/* A new list of items [start, stop) (Python's l[start:stop]). */
+RC_API void *rc_list_slice(const void *list, int64_t start, int64_t stop);
+/* Append every item of iterable (any object rc_iter accepts; the list
+ * itself too). On failure the list keeps what it had before the call. */
+RC_API int rc_list_extend(void *list, void *iterable);
+/* Stable sort in place with cmp(a, b, arg, failed), or with rc_compare
+ * when cmp is NULL. On failure (incomparable items, a cmp that failed, the
+ * list changed by cmp) the list is left as it was. */
+RC_API int rc_list_sort(void *list, rc_compare_fn cmp, void *arg);
+RC_API int rc_list_reverse(void *list);
+/* The first index whose item rc_equal's item; -1 with rc_last_error set
+ * when absent ("rc_list_index: item not in list"). */
+RC_API int64_t rc_list_index(const void *list, const void *item);
+/* A new list of the items an iterator or iterable gives (list(it)). */
+RC_API void *rc_list_from_iter(void *iterable);
+
+/* ---- 6.6 Dicts (insertion-ordered, CPython's compact layout) ------------ */
+
+/* A new empty dict. Keys must be hashable (rc_hash). */
+RC_API void *rc_dict_new(void);
+RC_API size_t rc_dict_len(const void *dict); /* 0 with rc_last_error for a non-dict */
+/* Set dict[key] = value (own references to both; an existing key keeps
+ * its place and its original key object). */
+RC_API int rc_dict_set(void *dict, void *key, void *value);
+/* dict[key], borrowed; NULL when absent or on error (an unhashable key
+ * sets rc_last_error; rc_dict_lookup tells the two apart). */
+RC_API void *rc_dict_get(const void *dict, const void *key);
+/* 1 and *value (borrowed) when key is present, 0 when absent, -1 on
+ * error. value may be NULL. */
+RC_API int rc_dict_lookup(const void *dict, const void *key, void **value);
+/* Remove key and return its value (a new reference); NULL when absent
+ * ("rc_dict_pop: key not found") or on error. */
+RC_API void *rc_dict_pop(void *dict, const void *key);
+/* Remove key: 0, or -1 when absent or on error. */
+RC_API int rc_dict_del(void *dict, const void *key);
+/* 1, 0 or -1 (error). */
+RC_API int rc_dict_contains(const void *dict, const void *key);
+/* Set every key of other (a dict) to its value, in other's order. */
+RC_API int rc_dict_update(void *dict, const void *other);
+RC_API void rc_dict_clear(void *dict);
+/* Iterate in insertion order without an iterator object: start with *pos
+ * = 0; each call that returns true stores borrowed key and value (either
+ * may be NULL to skip it). The dict must not change during the loop
+ * (checked: false with rc_last_error set). */
+RC_API bool rc_dict_next(const void *dict, size_t *pos, void **key, void **value);
+/* New iterators over the keys, values, and (key, value) tuples, in
+ * insertion order. A dict that changes size while one is in use makes its
+ * rc_next fail ("dictionary changed size during iteration"), and so does
+ * one whose keys changed at the same size ("dictionary keys changed during
+ * iteration"); replacing values is fine. rc_iter of a dict iterates its
+ * keys. */
+RC_API void *rc_dict_keys(void *dict);
+RC_API void *rc_dict_values(void *dict);
+RC_API void *rc_dict_items(void *dict);
+
+/* ---- 6.7 Sets ------------------------------------------------------------- */
+
+/* A new empty set; rc_set_from_iter: of the items of an iterable. */
+RC_API void *rc_set_new(void);
+RC_API void *rc_set_from_iter(void *iterable);
+RC_API size_t rc_set_len(const void *set); /* 0 with rc_last_error for a non-set */
+/* Add item (own reference): 1 added, 0 already there, -1 error. */
+RC_API int rc_set_add(void *set, void *item);
+/* Remove item if present: 1 removed, 0 absent, -1 error. */
+RC_API int rc_set_discard(void *set, const void *item);
+RC_API int rc_set_contains(const void *set, const void *item); /* 1, 0 or -1 */
+/* New sets a | b, a & b, a - b (both sets). */
+RC_API void *rc_set_union(const void *a, const void *b);
+RC_API void *rc_set_intersection(const void *a, const void *b);
+RC_API void *rc_set_difference(const void *a, const void *b);
+/* Remove and return an arbitrary item (a new reference); NULL when empty. */
+RC_API void *rc_set_pop(void *set);
+RC_API void rc_set_clear(void *set);
+/* rc_iter of a set iterates its items; an addition or removal while the
+ * iterator is in use makes its rc_next fail ("Set changed size during
+ * iteration"). */
+
+/* ---- 6.8 Typed arrays (numpy's role) ---------------------------------- */
+
+typedef enum rc_dtype {
+    RC_INT8, RC_INT16, RC_INT32, RC_INT64,
+    RC_UINT8, RC_UINT16, RC_UINT32, RC_UINT64,
+    RC_FLOAT32, RC_FLOAT64
+} rc_dtype;
+
+/* A new array of n zeroed elements. Up to RC_SMALL_MAX bytes of elements
+ * live inside the array object; larger buffers come from the heap, which
+ * maps those above RC_MEDIUM_MAX from the OS directly (rc_heap_stats
+ * large_blocks) and unmaps them when the array dies. A bad dtype:
+ * NULL with rc_last_error set. */
+RC_API void *rc_array_new(rc_dtype dtype, size_t n);
+/* A new array holding a copy of n elements of dtype at data. */
+RC_API void *rc_array_from_buffer(rc_dtype dtype, const void *data, size_t n);
+/* A new array of the numbers (ints, floats, bools) an iterable gives,
+ * converted to dtype (an int out of dtype's range, or a float to an
+ * integer dtype that is not finite or out of range, is an error). */
+RC_API void *rc_array_from_iter(rc_dtype dtype, void *iterable);
+/* A new list of ints (integer dtypes) or floats. A uint64 above INT64_MAX,
+ * which no rc_int holds, becomes the nearest float (so in rc_iter too). */
+RC_API void *rc_array_to_list(const void *array);
+RC_API size_t rc_array_len(const void *array); /* 0 with rc_last_error for a non-array */
+RC_API rc_dtype rc_array_dtype(const void *array); /* (rc_dtype)-1 with rc_last_error for a non-array */
+/* Bytes per element of a dtype (0 for a bad one). */
+RC_API size_t rc_dtype_size(rc_dtype dtype);
+/* The elements, contiguous (borrowed; valid until the array grows). */
+RC_API void *rc_array_data(void *array);
+/* Element i as a double, or as an int64_t (a float element truncated
+ * toward zero; NaN, infinities, floats out of int64's range and uint64
+ * above INT64_MAX are errors). Bad index: NAN / 0 with rc_last_error set. */
+RC_API double rc_array_get(const void *array, int64_t i);
+RC_API int64_t rc_array_get_int(const void *array, int64_t i);
+/* Store value at i, converted to the dtype: a double truncated toward zero
+ * for integer dtypes (2.7 -> 2), rounded for float32. Out of the dtype's
+ * range, or NaN / an infinity to an integer dtype: -1, nothing stored. */
+RC_API int rc_array_set(void *array, int64_t i, double value);
+RC_API int rc_array_set_int(void *array, int64_t i, int64_t value);
+/* Append with amortized growth (large buffers grow in place with mremap
+ * where they can). An array whose buffer is shared with views, or a
+ * view, cannot grow: -1 with rc_last_error set. */
+RC_API int rc_array_append(void *array, double value);
+RC_API int rc_array_append_int(void *array, int64_t value);
+/* A new array of elements [start, stop) (clamped as Python's slices)
+ * sharing array's buffer (a view; it keeps the buffer alive, and a view of
+ * a view refers to the array that owns the buffer). */
+RC_API void *rc_array_view(void *array, int64_t start, int64_t stop);
+/* Reductions, as doubles (integer sums exact, then converted once; float
+ * sums pairwise in double). min and max propagate NaN, as numpy's. min,
+ * max and mean of an empty array: NAN with rc_last_error set; sum of an
+ * empty array is 0. */
+RC_API double rc_array_sum(const void *array);
+RC_API double rc_array_min(const void *array);
+RC_API double rc_array_max(const void *array);
+RC_API double rc_array_mean(const void *array);
+
+/* ---- 6.9 Iterators -------------------------------------------------------- */
+
+/* A new iterator over obj (a str by code point, bytes as ints, tuple,
+ * list, dict keys, set, array elements as ints or floats), or a new
+ * reference to obj itself when it is an iterator or a generator. */
+RC_API void *rc_iter(void *obj);
+/* Advance: 1 and *out = a new reference to the next item; 0 when
+ * exhausted (and on every later call); -1 with rc_last_error set on error
+ * (then also exhausted). */
+RC_API int rc_next(void *iterator, void **out);
+
+/* Lazy building blocks (itertools). Each returns a new iterator that holds
+ * its own references to what it is given, and costs constant memory
+ * however long the stream. */
+/* A new reference to the ints start, start + step, ... before stop
+ * (Python's range; step 0 is an error). */
+RC_API void *rc_range(int64_t start, int64_t stop, int64_t step);
+/* fn(item, arg) returns a new reference to the mapped item, or NULL with
+ * rc_last_error set to fail the iteration; item is borrowed. */
+typedef void *(*rc_map_fn)(void *item, void *arg);
+/* pred(item, arg): 1 keep, 0 drop, -1 fail the iteration. */
+typedef int (*rc_pred_fn)(void *item, void *arg);
+RC_API void *rc_map(rc_map_fn fn, void *arg, void *iterable);
+RC_API void *rc_filter(rc_pred_fn pred, void *arg, void *iterable);
+/* The first n items (itertools.islice(it, n)). */
+RC_API void *rc_take(void *iterable, size_t n);
+/* itertools.islice(it, start, stop, step); stop < 0 means no end. */
+RC_API void *rc_islice(void *iterable, int64_t start, int64_t stop, int64_t step);
+/* (index, item) tuples from start (enumerate). */
+RC_API void *rc_enumerate(void *iterable, int64_t start);
+/* Tuples of the n iterables' items, ending with the shortest (zip). zip
+ * and chain take rc_iter of every argument at once: one that is not
+ * iterable fails the call, the message naming its position. */
+RC_API void *rc_zip(size_t n, ...);
+/* The items of each of the n iterables in turn (itertools.chain). */
+RC_API void *rc_chain(size_t n, ...);
+/* Tuples of n items, the last one shorter (itertools.batched). */
+RC_API void *rc_batched(void *iterable, size_t n);
+/* The lines of the file at path, each a str ending with its '\n' (as
+ * Python's iteration over a text file), read in constant memory; the file
+ * is closed when the iterator is exhausted or dies. Cannot open: NULL with
+ * rc_last_error naming the path and the reason. The bytes are kept as
+ * they are ("\r\n" stays); a line that is not valid UTF-8 fails the
+ * iteration with rc_last_error naming the line number. */
+RC_API void *rc_lines(const char *path);
+
+/* ---- 6.10 Generators ------------------------------------------------------ */
+
+/* A generator is a C function that suspends at each RC_YIELD and resumes
+ * after it on the next rc_next, without a stack of its own (the switch
+ * technique of protothreads). Its locals live in the generator object:
+ * C locals of the function do not survive a yield. The first nrefs
+ * fields of the locals struct are object references (void *) that the
+ * generator owns: they are traversed by the collector (a suspended
+ * generator holding references takes part in cycles) and released when
+ * the generator finishes or dies.
+ *
+ *   typedef struct { void *source; int64_t i, n; } range_locals;
+ *   static int large_range(void *gen, void **out) {
+ *       range_locals *l = rc_gen_locals(gen);
+ *       RC_GEN_BEGIN(gen);
+ *       for (l->i = 0; l->i < l->n; l->i++)
+ *           RC_YIELD(gen, out, rc_int_new(l->i));
+ *       RC_GEN_END(gen);
+ *   }
+ *   void *g = rc_gen_new(large_range, sizeof(range_locals), 0);
+ *   ((range_locals *)rc_gen_locals(g))->n = 1000000;
+ *
+ * The body returns 1 after storing a new reference in *out (RC_YIELD does
+ * this), 0 when finished (RC_GEN_END), or -1 with rc_last_error set to
+ * fail (RC_GEN_FAIL). RC_YIELD takes over the reference it is given; a
+ * NULL value (an allocation that failed) fails the generator. After 0 or
+ * -1 the generator is finished: its references are released at once and
+ * every later rc_next returns 0. rc_next on a generator whose body is
+ * running (the body reaching its own generator again) fails with
+ * "rc_next: generator already executing" and leaves the running call
+ * undisturbed. A generator that dies suspended just releases its locals'
+ * references (there is no GeneratorExit). */
+typedef int (*rc_gen_fn)(void *gen, void **out);
+/* A new generator running fn, with locals_size zeroed bytes of locals
+ * whose first nrefs fields are object references (nrefs * sizeof(void *)
+ * <= locals_size). */
+RC_API void *rc_gen_new(rc_gen_fn fn, size_t locals_size, size_t nrefs);
+/* The generator's locals (borrowed, 16-byte aligned). */
+RC_API void *rc_gen_locals(void *gen);
+/* Where the body resumes (the macros' bookkeeping): 0 at the start, -1
+ * once finished. */
+RC_API int *rc_gen_resume_point(void *gen);
+
+/* The body's frame: RC_GEN_BEGIN first, RC_GEN_END last, RC_YIELD and
+ * RC_GEN_FAIL anywhere between, inside loops and ifs too, but not inside
+ * a switch of the body's own (its case labels would belong to that
+ * switch). Each RC_YIELD gets its own resume point from __COUNTER__, so
+ * several may share a line. No case falls through to another, so the
+ * macros are quiet under -Wimplicit-fallthrough without annotations. */
+#define RC_GEN_BEGIN(gen) switch (*rc_gen_resume_point(gen)) { default: return 0; case 0:;
+#define RC_YIELD(gen, out, value) RC_YIELD_AT_(gen, out, value, __COUNTER__ + 1)
+#define RC_YIELD_AT_(gen, out, value, point)               \
+    do {                                                   \
+        *rc_gen_resume_point(gen) = (point);               \
+        if ((*(out) = (value)) == NULL) return -1;         \
+        return 1;                                          \
+        case (point):;                                     \
+    } while (0)
+#define RC_GEN_FAIL(gen)                                   \
+    do {                                                   \
+        *rc_gen_resume_point(gen) = -1;                    \
+        return -1;                                         \
+    } while (0)
+#define RC_GEN_END(gen)                                    \
+    }                                                      \
+    *rc_gen_resume_point(gen) = -1;                        \
+    return 0
 
 /* ====================================================================
  * 5. Runtime, options and shutdown

@@ -1,8 +1,10 @@
-# The fuzz targets, each built two ways: the heap (tests/fuzz/fuzz_heap.c)
-# and objects with the cycle collector and weak references
-# (tests/fuzz/fuzz_gc.c, checked against a model of the object graph).
-# Below for fuzz_heap; fuzz_gc_replay and fuzz_gc_libfuzzer are the same
-# with their own seeds (fuzz/fuzz_gc_seeds) and corpus (fuzz/fuzz_gc_corpus).
+# The fuzz targets, each built two ways: the heap (tests/fuzz/fuzz_heap.c),
+# objects with the cycle collector and weak references
+# (tests/fuzz/fuzz_gc.c, checked against a model of the object graph),
+# and the built-in containers (tests/fuzz/fuzz_types.c: a list, a dict and
+# a set beside a reference model).
+# Below for fuzz_heap; fuzz_gc_* and fuzz_types_* are the same with their
+# own seeds (fuzz/NAME_seeds) and corpus (fuzz/NAME_corpus).
 #   fuzz_heap_replay     always: a main() that feeds 2000 pseudo-random inputs
 #                        from a fixed seed through LLVMFuzzerTestOneInput (or
 #                        replays the files and directories given as arguments,
@@ -32,7 +34,7 @@ if(RECLAIM_FUZZ)
     target_compile_options(reclaim_fuzz PRIVATE $<TARGET_PROPERTY:reclaim_objects,COMPILE_OPTIONS>
       -fsanitize=fuzzer-no-link)
     set_target_properties(reclaim_fuzz PROPERTIES C_VISIBILITY_PRESET hidden)
-    target_link_libraries(reclaim_fuzz PUBLIC Threads::Threads)
+    target_link_libraries(reclaim_fuzz PUBLIC Threads::Threads m)
   endif()
 endif()
 
@@ -78,3 +80,4 @@ endfunction()
 
 reclaim_fuzz_target(fuzz_heap)
 reclaim_fuzz_target(fuzz_gc)
+reclaim_fuzz_target(fuzz_types)

@@ -118,10 +118,10 @@ typedef struct gc_run {
         }                                                                                      \
     } while (0)
 
-/* Checked builds: what a traverse visits must be a live object. from is the
- * object whose traverse it is. */
+/* Checked builds: what a traverse visits must be a live object (or a static
+ * immortal one: None, a small int). from is the object whose traverse it is. */
 static void check_visited(const void *p, const void *from) {
-    if (RC_OBJECT_CHECKS && !_rc_is_live_object(p))
+    if (RC_OBJECT_CHECKS && !_rc_is_live_object(p) && !_rc_is_static_object(p))
         _rc_fatal("reclaim: the traverse of object %p (type %s) visited %p, which is not a live object", from,
                   _rc_type_name(_rc_head_type(_rc_head(from))), p);
 }
@@ -240,13 +240,19 @@ static bool gather(gc_run *r) {
     return true;
 }
 
+/* Is obj tracked, or may it become tracked later by itself (an object of
+ * an RC_TYPE_UNTRACKED type, such as an empty dict: CPython's
+ * _PyObject_GC_MAY_BE_TRACKED)? Either keeps an immutable holder tracked. */
 static int visit_tracked(void *obj, void *arg) {
     (void)arg;
-    return obj && (_rc_head(obj)->type_bits & RC_TRACKED);
+    if (!obj) return 0;
+    const rc_object_head *h = _rc_head(obj);
+    return (h->type_bits & RC_TRACKED) || (_rc_head_type(h)->flags & RC_TYPE_UNTRACKED);
 }
 
 /* An examined object of an RC_TYPE_IMMUTABLE type that references nothing
- * tracked can never be part of a cycle: it leaves the set untracked
+ * tracked (nor anything of an RC_TYPE_UNTRACKED type) can never be part of
+ * a cycle: it leaves the set untracked
  * (CPython's tuple untracking), before the subtraction. If garbage holds
  * it, it dies by its count when the garbage goes. In a young collection
  * the set is in creation order, so a tree built bottom-up is untracked

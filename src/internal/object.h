@@ -74,6 +74,12 @@
  * tracks it again. Set by the release, cleared when it resurrects or dies. */
 #define RC_RETRACK RC_BIT(10)
 
+/* Statically allocated immortal objects (None, True, False, the small
+ * ints...) are defined with RC_STATIC_OBJECT: they live in one linker
+ * section, outside every heap, and belong to no world. */
+#define RC_STATIC_OBJECT __attribute__((section("rc_static_objects"), aligned(16), used))
+RC_INTERNAL bool _rc_is_static_object(const void *obj);
+
 static inline rc_object_head *_rc_head(const void *obj) { return (rc_object_head *)obj - 1; }
 static inline void *_rc_payload(const rc_object_head *h) { return (void *)(h + 1); }
 static inline const rc_type *_rc_head_type(const rc_object_head *h) {

@@ -162,7 +162,7 @@ static RC_NOINLINE void *new_object(const char *fn, const rc_type *type, size_t 
     h->refcnt = 1;
     h->gc_aux = 0;
     h->type_bits = bits;
-    if (gc) _rc_world_track(w, h);
+    if (gc && !(type->flags & RC_TYPE_UNTRACKED)) _rc_world_track(w, h);
     return h + 1;
 }
 
@@ -188,7 +188,7 @@ void *rc_new(const rc_type *type) {
                           memory_order_relaxed);
     zero_payload(h + 1, payload);
     h->refcnt = 1;
-    if (gc) {
+    if (gc && RC_LIKELY(!(type->flags & RC_TYPE_UNTRACKED))) {
         /* tracked, in generation 0 (a thread's world is never the orphans') */
         if (RC_UNLIKELY(!pool->tracked_hint)) pool->tracked_hint = 1;
         w->count[0]++;
@@ -197,6 +197,7 @@ void *rc_new(const rc_type *type) {
         w->gen_size[0]++;
         h->type_bits = (uintptr_t)type | RC_TRACKED;
     } else {
+        if (gc) w->count[0]++; /* RC_TYPE_UNTRACKED: counted, not tracked */
         h->gc_aux = 0;
         h->type_bits = (uintptr_t)type;
     }
@@ -370,6 +371,16 @@ void rc_immortalize(void *obj) {
 
 /* {==== checked reference operations (debug builds) ==== */
 
+/* The linker's bounds of the RC_STATIC_OBJECT section (weak: a program
+ * may have none). */
+extern const char __start_rc_static_objects[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_rc_static_objects[] __attribute__((weak, visibility("hidden")));
+
+bool _rc_is_static_object(const void *obj) {
+    const char *p = obj;
+    return __start_rc_static_objects && p > __start_rc_static_objects && p < __stop_rc_static_objects;
+}
+
 /* Is h the header of a block of an object pool (live or not)? Safe on any
  * pointer value. */
 static bool object_block(const rc_object_head *h) {
@@ -381,6 +392,7 @@ static bool object_block(const rc_object_head *h) {
 static void check_object(const char *op, void *obj) {
     rc_object_head *h = _rc_head(obj);
     if (RC_UNLIKELY(!_rc_is_live_object(obj))) {
+        if (_rc_is_static_object(obj)) return; /* None, small ints: immortal */
         bool block = object_block(h);
         if (block && (h->type_bits & RC_DYING))
             _rc_fatal("reclaim: %s of object %p (type %s) whose reference count is already zero (it is being "
@@ -398,6 +410,7 @@ static void check_object(const char *op, void *obj) {
                       obj, _rc_type_name(freed));
         _rc_fatal("reclaim: %s of %p, which is not a live object", op, obj);
     }
+    if ((int32_t)h->refcnt < 0) return; /* immortal: shared by every thread, never counted */
     rc_world *w = _rc_world_of(h);
     if (!w->orphan && w != _rc_world_tls)
         _rc_fatal("reclaim: %s of object %p (type %s) from a thread that does not own it", op, obj,

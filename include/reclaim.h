@@ -122,7 +122,8 @@ typedef struct rc_heap_stats {
     size_t pools_free;        /* free pools inside arenas */
     size_t blocks_in_use;     /* live blocks, every class and large */
     size_t large_blocks;      /* live blocks mapped directly from the OS */
-    size_t large_bytes;       /* their mapped bytes */
+    size_t large_bytes;       /* their sizes: requests rounded up to a page (a mapping
+                                 may be larger: headroom counts in bytes_mapped) */
     size_t large_cached;      /* freed mappings kept for reuse */
     size_t threads;           /* thread heaps in use */
     size_t abandoned_heaps;   /* heaps of exited threads, awaiting reuse */

@@ -237,6 +237,33 @@ static void test_realloc_failure_keeps_block(void **state) {
     check_failed_grow(100000, 1 * MiB);   /* medium to large */
 }
 
+/* A large block grown by rc_realloc is remapped with headroom, which is
+ * address space only: rc_usable_size and bytes_in_use count the request
+ * rounded up to a page, not the mapping, and growth into the headroom
+ * keeps the pointer (no system call, no move). */
+static void test_realloc_large_headroom_not_in_use(void **state) {
+    (void)state;
+    if (_rc_option(RC_OPT_MALLOC) != RC_MALLOC_DEFAULT) skip();
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    rc_heap_stats before, mid, after;
+    rc_heap_get_stats(&before);
+    char *p = rc_malloc(1 * MiB);
+    assert_non_null(p);
+    p = rc_realloc(p, 4 * MiB + 100); /* remapped with a quarter of headroom */
+    assert_non_null(p);
+    size_t want = (4 * MiB + 100 + page - 1) & ~(page - 1);
+    assert_int_equal(rc_usable_size(p), want);
+    rc_heap_get_stats(&mid);
+    assert_int_equal(mid.large_bytes - before.large_bytes, want);
+    assert_int_equal(mid.bytes_in_use - before.bytes_in_use, want);
+    char *q = rc_realloc(p, 4 * MiB + 512 * 1024); /* inside the headroom */
+    assert_ptr_equal(q, p);
+    assert_int_equal(rc_usable_size(q), 4 * MiB + 512 * 1024);
+    rc_heap_get_stats(&after);
+    assert_int_equal(after.large_bytes - before.large_bytes, 4 * MiB + 512 * 1024);
+    rc_free(q);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_realloc_chain),
@@ -247,6 +274,7 @@ int main(void) {
         cmocka_unit_test(test_realloc_to_zero),
         cmocka_unit_test(test_realloc_foreign),
         cmocka_unit_test(test_realloc_failure_keeps_block),
+        cmocka_unit_test(test_realloc_large_headroom_not_in_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,14 @@
  * mapping moves into a cached mapping when one is big enough (a copy of
  * resident pages is cheaper than faulting fresh ones in), and is remapped
  * with mremap otherwise. rc_heap_trim empties the cache.
+ *
+ * A block's size and its mapping's size differ: the size is the request
+ * rounded up to a page (what rc_usable_size reports and bytes_in_use
+ * counts), the mapping may be larger (a cached mapping reused for a
+ * smaller request, or the quarter of headroom a growing block is remapped
+ * with). Growth within the mapping changes only the size: no system call.
+ * The headroom is address space until the program touches it, so it is
+ * counted only in the bytes mapped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,18 +46,20 @@ typedef struct cached_map {
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-    rc_ptrmap live;     /* block -> (mapping size, 0) */
+    rc_ptrmap live;     /* block -> (mapping size a, block size b <= a) */
     size_t blocks;      /* live large blocks */
-    size_t bytes;       /* their mapped bytes */
+    size_t bytes;       /* their block sizes (bytes in use) */
+    size_t mapped;      /* their mappings' sizes */
     cached_map cache[CACHE_MAX];
     size_t ncached;
     size_t cached_bytes;
 } L;
 
-/* L.bytes, readable without the lock (for the peak noted on hot paths). */
+/* L.mapped, readable without the lock (for the peak of committed bytes
+ * noted on hot paths). */
 static _Atomic(size_t) large_bytes_now;
 
-static void bytes_changed(void) { atomic_store_explicit(&large_bytes_now, L.bytes, memory_order_relaxed); }
+static void bytes_changed(void) { atomic_store_explicit(&large_bytes_now, L.mapped, memory_order_relaxed); }
 
 size_t _rc_large_bytes(void) { return atomic_load_explicit(&large_bytes_now, memory_order_relaxed); }
 
@@ -129,9 +139,10 @@ void *_rc_large_alloc(size_t size, size_t alignment, bool zero) {
         }
     }
     pthread_mutex_lock(&large_lock);
-    _rc_ptrmap_put(&L.live, (uintptr_t)base, map, 0);
+    _rc_ptrmap_put(&L.live, (uintptr_t)base, map, need);
     L.blocks++;
-    L.bytes += map;
+    L.bytes += need;
+    L.mapped += map;
     bytes_changed();
     chunk_mark(base, true);
     pthread_mutex_unlock(&large_lock);
@@ -165,18 +176,19 @@ void _rc_large_free(void *p) {
         return;
     }
     size_t map = e->a;
+    L.bytes -= e->b;
+    L.mapped -= map;
     _rc_ptrmap_del(&L.live, e);
     chunk_mark(p, false);
     L.blocks--;
-    L.bytes -= map;
     bytes_changed();
     pthread_mutex_unlock(&large_lock);
     release_mapping(p, map);
 }
 
-/* Move block p (mapping of map bytes) into a cached mapping of at least
- * need bytes; NULL when none is cached. */
-static void *grow_into_cache(void *p, size_t map, size_t need) {
+/* Move block p (size bytes in a mapping of map bytes) into a cached
+ * mapping of at least need bytes; NULL when none is cached. */
+static void *grow_into_cache(void *p, size_t map, size_t size, size_t need) {
     pthread_mutex_lock(&large_lock);
     size_t best = CACHE_MAX;
     for (size_t i = 0; i < L.ncached; i++) {
@@ -193,20 +205,24 @@ static void *grow_into_cache(void *p, size_t map, size_t need) {
     rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
     _rc_ptrmap_del(&L.live, e);
     chunk_mark(p, false);
-    _rc_ptrmap_put(&L.live, (uintptr_t)c.base, c.size, 0);
+    _rc_ptrmap_put(&L.live, (uintptr_t)c.base, c.size, need);
     chunk_mark(c.base, true);
-    L.bytes = L.bytes - map + c.size;
+    L.bytes = L.bytes - size + need;
+    L.mapped = L.mapped - map + c.size;
     bytes_changed();
     pthread_mutex_unlock(&large_lock);
-    memcpy(c.base, p, map);
+    memcpy(c.base, p, size);
     release_mapping(p, map);
     _rc_heap_note_peak();
     return c.base;
 }
 
 size_t _rc_large_usable(const void *p) {
-    size_t n = 0;
-    return _rc_ptrmap_find(&large_lock, &L.live, (uintptr_t)p, &n) ? n : 0;
+    pthread_mutex_lock(&large_lock);
+    rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
+    size_t n = e ? e->b : 0;
+    pthread_mutex_unlock(&large_lock);
+    return n;
 }
 
 bool _rc_large_owns(const void *p) { return _rc_large_usable(p) != 0; }
@@ -215,7 +231,16 @@ void *_rc_large_realloc(void *p, size_t size) {
     size_t need = size > ((size_t)1 << 46) ? 0 : round_page(size);
     pthread_mutex_lock(&large_lock);
     rc_ptrmap_entry *e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
-    size_t map = e ? e->a : 0;
+    size_t map = e ? e->a : 0, size_now = e ? e->b : 0;
+    if (e && need != 0 && need <= map && (need * 2 > map || map - need < ((size_t)8 << 20))) {
+        /* Within the mapping: only the size changes. Shrinking keeps the
+         * mapping unless more than half of it and over 8 MiB would sit
+         * unused: the pages are resident and the block may grow again. */
+        e->b = need;
+        L.bytes = L.bytes - size_now + need;
+        pthread_mutex_unlock(&large_lock);
+        return p;
+    }
     pthread_mutex_unlock(&large_lock);
     if (!map) {
         _rc_set_error("rc_realloc: %p was not allocated by reclaim", p);
@@ -227,12 +252,8 @@ void *_rc_large_realloc(void *p, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    /* Shrinking keeps the mapping unless more than half of it and over
-     * 8 MiB would sit unused: the pages are resident and the block may
-     * grow again. */
-    if (need <= map && (need * 2 > map || map - need < ((size_t)8 << 20))) return p;
     if (need > map) {
-        void *moved = grow_into_cache(p, map, need);
+        void *moved = grow_into_cache(p, map, size_now, need);
         if (moved) return moved;
     }
     /* Growing: leave a quarter of headroom (address space only, until the
@@ -251,13 +272,13 @@ void *_rc_large_realloc(void *p, size_t size) {
         pthread_mutex_unlock(&large_lock);
         return NULL;
     }
-    need = want;
     e = _rc_ptrmap_get(&L.live, (uintptr_t)p);
     _rc_ptrmap_del(&L.live, e);
     chunk_mark(p, false);
-    _rc_ptrmap_put(&L.live, (uintptr_t)q, need, 0);
+    _rc_ptrmap_put(&L.live, (uintptr_t)q, want, need);
     chunk_mark(q, true);
-    L.bytes = L.bytes - map + need;
+    L.bytes = L.bytes - size_now + need;
+    L.mapped = L.mapped - map + want;
     bytes_changed();
     pthread_mutex_unlock(&large_lock);
     _rc_heap_note_peak();

@@ -31,10 +31,11 @@
  *
  * Growth (append). A full buffer grows to 1.5x (at least 64 bytes) while
  * it is served from the pools, where rc_realloc copies; once it is a
- * mapping, by 1/8 only, as mremap moves no data (and the heap itself adds
- * a quarter of address-space headroom, taken as capacity here, so an
- * append-built array is remapped about once per 1.4x). The capacity is
- * always what rc_usable_size reports, so no slack is left unused. An
+ * mapping, by 1/16 only (CPython's array module grows by as much), as
+ * growing a mapping copies nothing: the heap remaps it with a quarter of
+ * address-space headroom and later growth inside that headroom is no
+ * system call at all. The capacity is always what rc_usable_size reports
+ * (the request rounded up to a page), so no slack is left unused. An
  * INLINE array that outgrows its block moves to a HEAP buffer; the inline
  * bytes then stay unused until the array dies.
  *
@@ -486,7 +487,7 @@ static RC_NOINLINE int grow(const char *fn, array_obj *a) {
     size_t old = a->cap << a->shift, want;
     if (old < 64) want = 64;
     else if (old <= RC_MEDIUM_MAX) want = old + old / 2;
-    else want = old + old / 8;
+    else want = old + old / 16;
     if (want < old || want > (SIZE_MAX >> 1)) {
         _rc_set_error("%s: the array cannot grow beyond %zu elements", fn, a->len);
         return -1;

@@ -391,13 +391,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 int main(int argc, char **argv) {
     int status = fuzz_replay_args(argc, argv, "fuzz_heap_replay");
     if (status >= 0) return status;
-    static uint8_t buf[4096];
-    size_t steps = 0;
-    for (int k = 0; k < 2000; k++) {
-        size_t len = fuzz_random_input(buf, k % 10 == 9 ? sizeof buf : 1024);
-        LLVMFuzzerTestOneInput(buf, len);
-        steps += cur_step;
-    }
+    size_t steps = fuzz_replay_inputs(2000, &cur_step);
     printf("fuzz_heap_replay: 2000 inputs, %zu steps, all checks passed\n", steps);
     return 0;
 }

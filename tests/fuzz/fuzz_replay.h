@@ -118,4 +118,18 @@ static int fuzz_replay_args(int argc, char **argv, const char *name) {
     return bad;
 }
 
+/* Feed n pseudo-random inputs from the fixed seed through the target (one
+ * in ten up to 4 KiB long, the others up to 1 KiB); returns the sum of
+ * *steps read after each input (the target's count of steps it ran). */
+static size_t fuzz_replay_inputs(int n, const size_t *steps) {
+    static uint8_t buf[4096];
+    size_t total = 0;
+    for (int k = 0; k < n; k++) {
+        size_t len = fuzz_random_input(buf, k % 10 == 9 ? sizeof buf : 1024);
+        LLVMFuzzerTestOneInput(buf, len);
+        total += *steps;
+    }
+    return total;
+}
+
 #endif

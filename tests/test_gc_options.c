@@ -184,14 +184,16 @@ static int child_flags(void) {
     return 0;
 }
 
-/* Three objects of type "leaky" and one "otherleak" never released, and a
- * garbage cycle the final collection frees. */
+/* Three objects of type "leaky" and one "otherleak" never released, a
+ * garbage cycle the final collection frees, and an immortal object (an
+ * interned str: alive by design, never reported). */
 static int child_leaky(void) {
     for (int i = 0; i < 3; i++) {
         void *p = rc_new(&leaky_type);
         if (!p) return 3;
     }
     if (!rc_new(&other_leak_type)) return 3;
+    if (!rc_str_intern_cstr("an interned text")) return 3;
     child_cycle(&cycle_type, "exitcycle");
     say("main done");
     return 0;
@@ -564,6 +566,7 @@ static void test_leakcheck(void **state) {
     /* the final collection ran first: the cycle is gone, not reported */
     expect_out(r, "destroy exitcycle\n");
     expect_not_in(r, r->err, "optcycle", "stderr");
+    expect_not_in(r, r->err, " str", "stderr"); /* the immortal interned str */
 }
 
 static void test_leakcheck_off(void **state) {

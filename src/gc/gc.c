@@ -476,7 +476,9 @@ typedef struct leak_ctx {
 
 static void count_live(rc_object_head *h, void *arg) {
     leak_ctx *c = arg;
-    if (h->type_bits & RC_DYING) return;
+    /* dying objects are on their way out; immortal ones (interned strs)
+     * are never freed by design, as in CPython */
+    if ((h->type_bits & RC_DYING) || (int32_t)h->refcnt < 0) return;
     const rc_type *t = _rc_head_type(h);
     size_t size = rc_sizeof(_rc_payload(h));
     c->total++;

@@ -227,13 +227,17 @@ static array_obj *array_alloc(const char *fn, rc_dtype dtype, size_t n, bool zer
 /* v for messages: an integral value below 1e16 as an integer ("300"),
  * else the shortest %g form that reads back as v ("128.5", "1e+300"). */
 static void fmt_double(char *buf, size_t size, double v) {
+    if (isnan(v)) { /* Python prints every NaN as nan, whatever its sign bit */
+        snprintf(buf, size, "nan");
+        return;
+    }
     if (fabs(v) < 1e16 && v == (double)(int64_t)v) {
         snprintf(buf, size, "%.0f", v);
         return;
     }
     for (int p = 1; p <= 17; p++) {
         snprintf(buf, size, "%.*g", p, v);
-        if (strtod(buf, NULL) == v || isnan(v)) return;
+        if (strtod(buf, NULL) == v) return;
     }
 }
 
@@ -513,12 +517,25 @@ static inline bool can_append(const array_obj *a) {
     return a->kind != KIND_VIEW && a->exports == 0 && a->len < a->cap;
 }
 
+/* Can the array grow (not a view, no live views)? Then a full array
+ * checks its value's conversion before growing: a value that fails must
+ * not move the buffer (rc_array_data stays valid until the array grows). */
+static inline bool may_grow(const array_obj *a) { return a->kind != KIND_VIEW && a->exports == 0; }
+
 int rc_array_append(void *array, double value) {
     if (!is_array("rc_array_append", array)) return -1;
     array_obj *a = array;
     rc_dtype d = (rc_dtype)a->dtype;
-    if (RC_UNLIKELY(!can_append(a)) && grow("rc_array_append", a) < 0) return -1;
-    int r = put_double(d, a->data + (a->len << a->shift), value);
+    int r;
+    if (RC_UNLIKELY(!can_append(a))) {
+        uint64_t probe;
+        if (may_grow(a) && (r = put_double(d, &probe, value)) < 0) {
+            put_double_error("rc_array_append", "", d, value, r);
+            return -1;
+        }
+        if (grow("rc_array_append", a) < 0) return -1;
+    }
+    r = put_double(d, a->data + (a->len << a->shift), value);
     if (RC_UNLIKELY(r < 0)) {
         put_double_error("rc_array_append", "", d, value, r);
         return -1;
@@ -531,7 +548,14 @@ int rc_array_append_int(void *array, int64_t value) {
     if (!is_array("rc_array_append_int", array)) return -1;
     array_obj *a = array;
     rc_dtype d = (rc_dtype)a->dtype;
-    if (RC_UNLIKELY(!can_append(a)) && grow("rc_array_append_int", a) < 0) return -1;
+    if (RC_UNLIKELY(!can_append(a))) {
+        uint64_t probe;
+        if (may_grow(a) && put_int(d, &probe, value) < 0) {
+            put_int_error("rc_array_append_int", "", d, value);
+            return -1;
+        }
+        if (grow("rc_array_append_int", a) < 0) return -1;
+    }
     if (RC_UNLIKELY(put_int(d, a->data + (a->len << a->shift), value) < 0)) {
         put_int_error("rc_array_append_int", "", d, value);
         return -1;

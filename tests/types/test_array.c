@@ -433,6 +433,44 @@ static void test_append_grows_from_inline_to_heap(void **state) {
     rc_decref(e);
 }
 
+/* A value that does not convert fails before the array grows: a full
+ * array's buffer does not move (rc_array_data stays valid, as the
+ * contract promises until the array grows), and nothing changes. */
+static void test_failed_append_to_full_array_keeps_buffer(void **state) {
+    (void)state;
+    void *a = rc_array_new(RC_INT8, 16); /* inline, and full: the block holds 16 bytes of elements */
+    for (int i = 0; i < 16; i++) assert_int_equal(rc_array_set_int(a, i, i), 0);
+    void *data = rc_array_data(a);
+    clear_error();
+    assert_int_equal(rc_array_append_int(a, 1000), -1);
+    assert_string_equal(rc_last_error(), "rc_array_append_int: 1000 out of range for int8");
+    assert_ptr_equal(rc_array_data(a), data);
+    clear_error();
+    assert_int_equal(rc_array_append(a, NAN), -1);
+    assert_string_equal(rc_last_error(), "rc_array_append: nan cannot be converted to int8");
+    assert_ptr_equal(rc_array_data(a), data);
+    assert_int_equal(rc_array_append(a, 300.0), -1);
+    ERROR_HAS("rc_array_append: 300 out of range for int8");
+    assert_ptr_equal(rc_array_data(a), data);
+    assert_int_equal(rc_array_len(a), 16);
+    for (int i = 0; i < 16; i++) assert_int_equal(rc_array_get_int(a, i), i);
+    /* a value that converts still grows the array */
+    assert_int_equal(rc_array_append_int(a, 16), 0);
+    assert_int_equal(rc_array_len(a), 17);
+    assert_int_equal(rc_array_get_int(a, 16), 16);
+    rc_decref(a);
+}
+
+/* NaN prints as Python prints it, whatever its sign bit. */
+static void test_negative_nan_message(void **state) {
+    (void)state;
+    void *a = rc_array_new(RC_INT16, 1);
+    clear_error();
+    assert_int_equal(rc_array_set(a, 0, -NAN), -1);
+    assert_string_equal(rc_last_error(), "rc_array_set: nan cannot be converted to int16");
+    rc_decref(a);
+}
+
 static void test_append_million_floats_small_to_mapped(void **state) {
     (void)state;
     skip_unless_default_heap();
@@ -1244,6 +1282,8 @@ int main(void) {
         TYPES_TEST(test_bad_index),
         TYPES_TEST(test_wrong_argument_types),
         TYPES_TEST(test_append_grows_from_inline_to_heap),
+        TYPES_TEST(test_failed_append_to_full_array_keeps_buffer),
+        TYPES_TEST(test_negative_nan_message),
         TYPES_TEST(test_append_million_floats_small_to_mapped),
         TYPES_TEST(test_million_float64_cost_8_bytes_each),
         TYPES_TEST(test_big_array_memory_returns_to_os),

@@ -882,6 +882,151 @@ RC_API int *rc_gen_resume_point(void *gen);
     return 0
 
 /* ====================================================================
+ * 7. Allocation tracing and snapshots (Python's tracemalloc)
+ *
+ * While tracing is on, every block the heap hands out (rc_malloc and
+ * friends, objects, containers, and through libreclaim-malloc.so any
+ * program's malloc) records where it was allocated: a traceback of up to
+ * nframes frames, the innermost first. A frame is the call site of
+ * rc_malloc / rc_new when the caller compiled against this header (the
+ * macros below record __FILE__, __LINE__ and __func__, no unwinding),
+ * else the return address into the caller; further frames are return
+ * addresses found by walking frame pointers. Addresses are turned into
+ * function, file and line only when a snapshot is taken, never on the
+ * allocation path. Identical tracebacks are stored once.
+ * ==================================================================== */
+
+/* Most frames a traceback keeps. */
+#define RC_TRACE_MAX_FRAMES 64
+
+/* Start tracing with tracebacks of nframes frames (1..RC_TRACE_MAX_FRAMES),
+ * as tracemalloc.start(nframes). Blocks allocated before are not traced.
+ * Already tracing: the traceback length changes for later blocks. Returns
+ * 0, or -1 with rc_last_error set for a bad nframes or no memory. */
+RC_API int rc_trace_start(unsigned nframes);
+/* Stop tracing and forget every trace (tracemalloc.stop). */
+RC_API void rc_trace_stop(void);
+RC_API bool rc_trace_is_tracing(void);
+/* Bytes in traced blocks now and at their peak since tracing started or
+ * the last rc_trace_reset_peak (tracemalloc.get_traced_memory). Sizes are
+ * the bytes asked for. NULL pointers are ignored; both 0 when not
+ * tracing. */
+RC_API void rc_trace_get_traced_memory(size_t *current, size_t *peak);
+/* Set the peak to the current figure (tracemalloc.reset_peak). */
+RC_API void rc_trace_reset_peak(void);
+/* Bytes the tracer itself uses: its tables of traces and tracebacks
+ * (tracemalloc.get_tracemalloc_memory). */
+RC_API size_t rc_trace_overhead(void);
+
+/* One frame of a traceback. The strings live as long as the snapshot (for
+ * rc_trace_site_of: as long as the process). An address that could not be
+ * resolved reads as file "?" and line 0, with its hex in function in a
+ * snapshot and "?" from rc_trace_site_of. */
+typedef struct rc_frame {
+    const char *file;
+    const char *function;
+    unsigned line;
+} rc_frame;
+
+/* The traceback of a traced block (tracemalloc.get_object_traceback): up
+ * to max frames stored in frames, innermost first; returns how many the
+ * traceback has (which may exceed max), or 0 when p is not traced (or not
+ * tracing). For an object, pass the object pointer. */
+RC_API unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max);
+
+/* ---- call sites: the macros that record __FILE__/__LINE__/__func__ ---- */
+
+/* A call site, one static per place in the source (RC_SITE makes it). id
+ * is reserved for the tracer (0). */
+typedef struct rc_site {
+    const char *file;
+    const char *function;
+    unsigned line;
+    unsigned id;
+} rc_site;
+
+/* The allocation functions with an explicit call site (NULL site: the
+ * caller's return address is used, as for the plain functions). */
+RC_API void *rc_malloc_at(size_t size, rc_site *site) RC_MALLOC_LIKE;
+RC_API void *rc_calloc_at(size_t count, size_t size, rc_site *site) RC_MALLOC_LIKE;
+RC_API void *rc_realloc_at(void *p, size_t size, rc_site *site) RC_MALLOC_LIKE;
+RC_API void *rc_aligned_alloc_at(size_t alignment, size_t size, rc_site *site) RC_MALLOC_LIKE;
+RC_API void *rc_new_at(const rc_type *type, rc_site *site);
+RC_API void *rc_new_var_at(const rc_type *type, size_t extra, rc_site *site);
+
+/* With gcc and clang, rc_malloc, rc_calloc, rc_realloc, rc_aligned_alloc,
+ * rc_new and rc_new_var are macros that pass the call site. Define
+ * RC_NO_SITE_MACROS before including this header to call the plain
+ * functions (they then record the return address). (rc_malloc)(n) and
+ * &rc_malloc still name the functions. */
+#if defined(__GNUC__) && !defined(RC_NO_SITE_MACROS)
+#define RC_SITE                                                              \
+    (__extension__({                                                         \
+        static rc_site rc_site_ = {__FILE__, __func__, __LINE__, 0};         \
+        &rc_site_;                                                           \
+    }))
+#define rc_malloc(size) rc_malloc_at((size), RC_SITE)
+#define rc_calloc(count, size) rc_calloc_at((count), (size), RC_SITE)
+#define rc_realloc(p, size) rc_realloc_at((p), (size), RC_SITE)
+#define rc_aligned_alloc(alignment, size) rc_aligned_alloc_at((alignment), (size), RC_SITE)
+#define rc_new(type) rc_new_at((type), RC_SITE)
+#define rc_new_var(type, extra) rc_new_var_at((type), (extra), RC_SITE)
+#endif
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* A snapshot of the traced blocks: for each distinct traceback, the size
+ * and count of the blocks allocated there and alive at the time, with the
+ * frames resolved (tracemalloc.take_snapshot). Not an rc object: freed
+ * with rc_snapshot_free. */
+typedef struct rc_snapshot rc_snapshot;
+
+/* How statistics group the traces (tracemalloc's key_type): the innermost
+ * frame's file and line, its file, its function, or the whole traceback. */
+typedef enum rc_trace_key { RC_BY_LINE, RC_BY_FILE, RC_BY_FUNCTION, RC_BY_TRACEBACK } rc_trace_key;
+
+/* One row of statistics (tracemalloc.Statistic / StatisticDiff). frames
+ * is borrowed from the snapshot (the whole traceback for RC_BY_TRACEBACK,
+ * else the one frame, with line 0 for RC_BY_FILE and RC_BY_FUNCTION);
+ * the _diff fields are set by rc_snapshot_compare (new minus old). */
+typedef struct rc_trace_stat {
+    const rc_frame *frames;
+    unsigned nframes;
+    size_t size;
+    size_t count;
+    int64_t size_diff;
+    int64_t count_diff;
+} rc_trace_stat;
+
+/* A new snapshot of the traces now; NULL with rc_last_error set when not
+ * tracing or out of memory. */
+RC_API rc_snapshot *rc_snapshot_take(void);
+RC_API void rc_snapshot_free(rc_snapshot *snap); /* NULL is fine */
+/* Statistics grouped by key, biggest size first (then count, then
+ * frames): a new array of n rows in *out, freed with rc_free (its frames
+ * belong to the snapshot). Returns n, or -1 with rc_last_error set. */
+RC_API int64_t rc_snapshot_statistics(const rc_snapshot *snap, rc_trace_key key, rc_trace_stat **out);
+/* The same rows for new against old (tracemalloc's compare_to): each
+ * group of either snapshot, with new's size and count and the
+ * differences, sorted by the absolute size difference, then size. */
+RC_API int64_t rc_snapshot_compare(const rc_snapshot *new_snap, const rc_snapshot *old_snap, rc_trace_key key,
+                                   rc_trace_stat **out);
+/* A new snapshot keeping only the traces whose innermost frame's file
+ * matches pattern (fnmatch), or only those that do not (include false),
+ * as tracemalloc.Filter; pattern NULL: an error. */
+RC_API rc_snapshot *rc_snapshot_filter(const rc_snapshot *snap, const char *pattern, bool include);
+/* Bytes and blocks traced in the snapshot, and the tracer's current and
+ * peak figures when it was taken. Any pointer may be NULL. */
+RC_API void rc_snapshot_totals(const rc_snapshot *snap, size_t *size, size_t *count, size_t *traced_peak);
+/* Write the snapshot to path in reclaim's snapshot format (docs/
+ * profiling.md: versioned text, a frame table, a traceback table and one
+ * line per traceback, never one per block); load one back. Returns 0 /
+ * the snapshot, or -1 / NULL with rc_last_error naming the problem (the
+ * path, the line of a malformed file). */
+RC_API int rc_snapshot_dump(const rc_snapshot *snap, const char *path);
+RC_API rc_snapshot *rc_snapshot_load(const char *path);
+
+/* ====================================================================
  * 5. Runtime, options and shutdown
  * ==================================================================== */
 

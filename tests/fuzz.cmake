@@ -35,6 +35,11 @@ if(RECLAIM_FUZZ)
       -fsanitize=fuzzer-no-link)
     set_target_properties(reclaim_fuzz PROPERTIES C_VISIBILITY_PRESET hidden)
     target_link_libraries(reclaim_fuzz PUBLIC Threads::Threads m)
+    if(RECLAIM_LIBDW) # the symbolizer (src/prof/symbols.c), see CMakeLists.txt
+      target_include_directories(reclaim_fuzz PRIVATE ${LIBDW_INCLUDE_DIR})
+      target_link_libraries(reclaim_fuzz PUBLIC ${LIBDW_LIBRARY})
+    endif()
+    target_link_libraries(reclaim_fuzz PUBLIC ${CMAKE_DL_LIBS})
   endif()
 endif()
 

@@ -713,7 +713,35 @@ static RC_NOINLINE void *malloc_slow(size_t size) {
     }
 }
 
+_Atomic(int) _rc_trace_on;
+void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
+void (*_rc_trace_free_hook)(void *p);
+
+/* While tracing, the entry points go here, out of line, so that their
+ * untraced path stays a leaf with a tail call (no frame to set up). */
+static RC_NOINLINE void *malloc_traced(size_t size, rc_site *site, void *caller) {
+    void *b = malloc_fast(heap_public, size);
+    if (RC_UNLIKELY(b == NULL)) b = malloc_slow(size);
+    if (b) _rc_trace_alloc_hook(b, size, site, caller);
+    return b;
+}
+
+static void free_slow(void *p);
+
+static RC_NOINLINE void free_traced(void *p) {
+    if (p) _rc_trace_free_hook(p);
+    if (!free_fast(heap_public, p)) free_slow(p);
+}
+
 void *rc_malloc(size_t size) {
+    if (RC_TRACING()) return malloc_traced(size, NULL, __builtin_return_address(0));
+    void *b = malloc_fast(heap_public, size);
+    if (RC_LIKELY(b != NULL)) return b;
+    return malloc_slow(size);
+}
+
+void *rc_malloc_at(size_t size, rc_site *site) {
+    if (RC_TRACING()) return malloc_traced(size, site, __builtin_return_address(0));
     void *b = malloc_fast(heap_public, size);
     if (RC_LIKELY(b != NULL)) return b;
     return malloc_slow(size);
@@ -729,11 +757,15 @@ static RC_NOINLINE void free_slow(void *p) {
 }
 
 void rc_free(void *p) {
+    if (RC_TRACING()) {
+        free_traced(p);
+        return;
+    }
     if (RC_LIKELY(free_fast(heap_public, p))) return;
     free_slow(p);
 }
 
-void *rc_calloc(size_t count, size_t size) {
+static void *calloc_any(size_t count, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(count, size, &total)) {
         _rc_set_error("rc_calloc: %zu * %zu bytes overflows size_t", count, size);
@@ -751,7 +783,19 @@ void *rc_calloc(size_t count, size_t size) {
     return p;
 }
 
-void *rc_realloc(void *p, size_t size) {
+void *rc_calloc(size_t count, size_t size) {
+    void *b = calloc_any(count, size);
+    if (RC_TRACING() && b) _rc_trace_alloc_hook(b, count * size, NULL, __builtin_return_address(0));
+    return b;
+}
+
+void *rc_calloc_at(size_t count, size_t size, rc_site *site) {
+    void *b = calloc_any(count, size);
+    if (RC_TRACING() && b) _rc_trace_alloc_hook(b, count * size, site, __builtin_return_address(0));
+    return b;
+}
+
+static void *realloc_any(void *p, size_t size) {
     switch (mode()) {
     case RC_MODE_DEBUG: return _rc_debug_realloc(p, size);
     case RC_MODE_SYSTEM: return _rc_system_realloc(p, size);
@@ -759,13 +803,46 @@ void *rc_realloc(void *p, size_t size) {
     }
 }
 
-void *rc_aligned_alloc(size_t alignment, size_t size) {
+/* A traced realloc: the old block's trace goes (a block that moved or
+ * stayed: tracemalloc does the same), the result is traced anew; on
+ * failure the old block is traced again, as it was. */
+static RC_NOINLINE void *realloc_traced(void *p, size_t size, rc_site *site, void *caller) {
+    if (p) _rc_trace_free_hook(p);
+    void *q = realloc_any(p, size);
+    if (q) _rc_trace_alloc_hook(q, size, site, caller);
+    else if (p) _rc_trace_alloc_hook(p, rc_usable_size(p), site, caller);
+    return q;
+}
+
+void *rc_realloc(void *p, size_t size) {
+    if (RC_TRACING()) return realloc_traced(p, size, NULL, __builtin_return_address(0));
+    return realloc_any(p, size);
+}
+
+void *rc_realloc_at(void *p, size_t size, rc_site *site) {
+    if (RC_TRACING()) return realloc_traced(p, size, site, __builtin_return_address(0));
+    return realloc_any(p, size);
+}
+
+static void *aligned_checked(size_t alignment, size_t size) {
     if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > RC_ARENA_SIZE) {
         _rc_set_error("rc_aligned_alloc: alignment %zu is not a power of two from 16 to 1 MiB", alignment);
         errno = EINVAL;
         return NULL;
     }
     return _rc_aligned_any(alignment, size);
+}
+
+void *rc_aligned_alloc(size_t alignment, size_t size) {
+    void *b = aligned_checked(alignment, size);
+    if (RC_TRACING() && b) _rc_trace_alloc_hook(b, size, NULL, __builtin_return_address(0));
+    return b;
+}
+
+void *rc_aligned_alloc_at(size_t alignment, size_t size, rc_site *site) {
+    void *b = aligned_checked(alignment, size);
+    if (RC_TRACING() && b) _rc_trace_alloc_hook(b, size, site, __builtin_return_address(0));
+    return b;
 }
 
 void *_rc_aligned_any(size_t alignment, size_t size) {

@@ -314,6 +314,19 @@ RC_INTERNAL extern _Atomic(int) _rc_heap_mode; /* RC_MODE_* */
 
 enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM = 3 };
 
+/* Tracing hooks (heap.c holds them, src/prof/trace.c sets them). While
+ * _rc_trace_on is nonzero, every public allocation entry point (rc_malloc
+ * and friends here, rc_new and the release in src/object) calls
+ * _rc_trace_alloc_hook(block, size asked for, site or NULL, the entry
+ * point's return address) after a successful allocation and
+ * _rc_trace_free_hook(block) before a block goes back, from the entry
+ * point itself (so the hook's own frame walk starts one frame below the
+ * caller's). The hooks never allocate through the traced paths. */
+RC_INTERNAL extern _Atomic(int) _rc_trace_on;
+RC_INTERNAL extern void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
+RC_INTERNAL extern void (*_rc_trace_free_hook)(void *p);
+#define RC_TRACING() RC_UNLIKELY(atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) != 0)
+
 /* The core allocator (no mode dispatch): used by the public functions in
  * fast mode and by the debug layer underneath its own bookkeeping. */
 RC_INTERNAL void *_rc_core_aligned(size_t alignment, size_t size);

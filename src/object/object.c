@@ -169,7 +169,7 @@ static RC_NOINLINE void *new_object(const char *fn, const rc_type *type, size_t 
 /* rc_new's fast path: a small object of a valid type on a thread that has a
  * world, with no collection due, from a pool with a free block. Anything
  * else (including every error) goes to new_object. */
-void *rc_new(const rc_type *type) {
+static inline __attribute__((always_inline)) void *new_fast(const rc_type *type) {
     rc_world *w = _rc_world_tls;
     if (RC_UNLIKELY(!w || !type || ((uintptr_t)type & (~RC_TYPE_MASK | 7)) != 0)) goto slow;
     size_t payload = type->size;
@@ -206,13 +206,47 @@ slow:
     return new_object("rc_new", type, 0, false);
 }
 
-void *rc_new_var(const rc_type *type, size_t extra) { return new_object("rc_new_var", type, extra, extra != 0); }
+/* Tracing: an object is traced under its payload pointer (what
+ * rc_trace_site_of is given), at 16 + payload bytes. Out of line, so that
+ * rc_new's untraced path stays a leaf with a tail call. */
+static RC_NOINLINE void trace_new(void *obj, size_t extra, rc_site *site, void *caller) {
+    _rc_trace_alloc_hook(obj, sizeof(rc_object_head) + _rc_head_type(_rc_head(obj))->size + extra, site, caller);
+}
+
+static RC_NOINLINE void *new_traced(const rc_type *type, rc_site *site, void *caller) {
+    void *o = new_fast(type);
+    if (o) trace_new(o, 0, site, caller);
+    return o;
+}
+
+void *rc_new(const rc_type *type) {
+    if (RC_TRACING()) return new_traced(type, NULL, __builtin_return_address(0));
+    return new_fast(type);
+}
+
+void *rc_new_at(const rc_type *type, rc_site *site) {
+    if (RC_TRACING()) return new_traced(type, site, __builtin_return_address(0));
+    return new_fast(type);
+}
+
+void *rc_new_var(const rc_type *type, size_t extra) {
+    void *o = new_object("rc_new_var", type, extra, extra != 0);
+    if (RC_TRACING() && o) trace_new(o, extra, NULL, __builtin_return_address(0));
+    return o;
+}
+
+void *rc_new_var_at(const rc_type *type, size_t extra, rc_site *site) {
+    void *o = new_object("rc_new_var", type, extra, extra != 0);
+    if (RC_TRACING() && o) trace_new(o, extra, site, __builtin_return_address(0));
+    return o;
+}
 /* }==== */
 
 /* {==== the release ==== */
 
 /* Give the memory of a released object back. */
 static void free_memory(rc_world *w, rc_object_head *h) {
+    if (RC_TRACING()) _rc_trace_free_hook(h + 1);
     uintptr_t bits = h->type_bits;
     /* keep the type in word 2 for the report of a later, wrong, reference
      * change (checked builds); the block's payload is dead anyway */

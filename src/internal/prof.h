@@ -1,0 +1,39 @@
+/*
+ * src/internal/prof.h — the internal interface of src/prof: the tracer
+ * (trace.c) and what the snapshots (snapshot.c) read from it. The design
+ * essay is docs/profiling.md.
+ */
+#ifndef RC_INTERNAL_PROF_H
+#define RC_INTERNAL_PROF_H
+#ifndef RC_BUILDING_RECLAIM
+#error "src/internal/prof.h is internal to reclaim: include <reclaim.h> instead"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+
+/* A frame as the tracer stores it: a call site (RC_TFRAME_SITE set, the
+ * rest the rc_site pointer) or a return address into the caller. */
+typedef uintptr_t rc_tframe;
+#define RC_TFRAME_SITE ((uintptr_t)1 << 63)
+
+/* ---- trace.c ------------------------------------------------------------ */
+
+/* While a thread is inside the tracer or builds a report, the hooks ignore
+ * its allocations (the tracer's own tables, a snapshot's arrays, the
+ * symbolizer's caches): suspend/resume nest. */
+RC_INTERNAL void _rc_trace_suspend(void);
+RC_INTERNAL void _rc_trace_resume(void);
+
+/* Visit every live trace and its traceback, with the tracer's tables
+ * locked (so the figures are one consistent moment): fn(size, frames, n,
+ * stack id, arg) once per traced block. Returns false when not tracing. The
+ * frames are valid during the call only. The caller has suspended
+ * tracing on its thread (fn may allocate). */
+typedef void (*rc_trace_visit)(size_t size, const rc_tframe *frames, unsigned nframes, uint32_t stack, void *arg);
+RC_INTERNAL bool _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak);
+
+#endif

@@ -178,7 +178,17 @@ void _rc_repr_leave(const void *obj) {
 void *rc_repr(const void *obj) {
     if (!obj) return _rc_str_new_trusted("NULL", 4, 4);
     const rc_type *t = rc_type_of(obj);
-    if (t->repr) return t->repr(obj);
+    if (t->repr) {
+        void *r = t->repr(obj);
+        if (RC_UNLIKELY(r && rc_type_of(r) != &rc_str_type)) {
+            /* Python's TypeError: __repr__ returned non-string */
+            _rc_set_error("rc_repr: repr of '%s' returned non-str (type %s)", t->name ? t->name : "?",
+                          _rc_obj_type_name(r));
+            rc_decref(r);
+            return NULL;
+        }
+        return r;
+    }
     rc_sb sb;
     _rc_sb_init(&sb);
     _rc_sb_addf(&sb, "<%s object at %p>", t->name ? t->name : "?", obj);

@@ -376,13 +376,15 @@ void rc_set_clear(void *set) {
     clear_all(set);
 }
 
-/* A new set holding a copy of src's keys (src unchanged). */
-static set_obj *copy(set_obj *src, const char *fn) {
+/* A new set holding a copy of src's keys (src unchanged), with a table
+ * sized for at least room keys. */
+static set_obj *copy(set_obj *src, size_t room, const char *fn) {
     set_obj *s = rc_new(&rc_set_type);
     if (!s) return NULL;
-    if (src->used == 0) return s;
-    /* the size src's keys take right after a rebuild, as adding them would */
-    if (resize(s, src->used > 50000 ? src->used * 2 : src->used * 4, fn) < 0 || insert_all(s, src, fn) < 0) {
+    if (room < src->used) room = src->used;
+    if (room == 0) return s;
+    /* the size room keys take right after a rebuild, as adding them would */
+    if (resize(s, room > 50000 ? room * 2 : room * 4, fn) < 0 || insert_all(s, src, fn) < 0) {
         rc_decref(s);
         return NULL;
     }
@@ -395,7 +397,7 @@ void *rc_set_from_iter(void *iterable) {
         _rc_set_error("rc_set_from_iter: iterable is NULL");
         return NULL;
     }
-    if (is_set(iterable)) return copy(iterable, fn);
+    if (is_set(iterable)) return copy(iterable, 0, fn);
     void *it = rc_iter(iterable);
     if (!it) return NULL;
     set_obj *s = rc_new(&rc_set_type);
@@ -428,13 +430,11 @@ static bool both_sets(const char *fn, const void *a, const void *b) {
 
 void *rc_set_union(const void *a, const void *b) {
     if (!both_sets("rc_set_union", a, b)) return NULL;
+    /* a's keys first, then b's that are new (Python's a | b keeps a's 1
+     * over b's 1.0); sized for the larger of the two, which the result
+     * holds at least */
     set_obj *x = (set_obj *)a, *y = (set_obj *)b;
-    if (x->used < y->used) { /* start from the bigger one */
-        set_obj *t = x;
-        x = y;
-        y = t;
-    }
-    set_obj *s = copy(x, "rc_set_union");
+    set_obj *s = copy(x, y->used, "rc_set_union");
     if (s && insert_all(s, y, "rc_set_union") < 0) {
         rc_decref(s);
         return NULL;
@@ -466,8 +466,9 @@ static void *filter(const char *fn, set_obj *a, set_obj *b, int keep) {
 void *rc_set_intersection(const void *a, const void *b) {
     if (!both_sets("rc_set_intersection", a, b)) return NULL;
     set_obj *x = (set_obj *)a, *y = (set_obj *)b;
-    /* walk the smaller one */
-    return x->used <= y->used ? filter("rc_set_intersection", x, y, 1) : filter("rc_set_intersection", y, x, 1);
+    /* walk the smaller one, b when the sizes are equal: the keys kept are
+     * the walked set's (Python's a & b) */
+    return x->used < y->used ? filter("rc_set_intersection", x, y, 1) : filter("rc_set_intersection", y, x, 1);
 }
 
 void *rc_set_difference(const void *a, const void *b) {

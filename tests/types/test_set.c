@@ -545,6 +545,64 @@ static void test_equal_that_changes_the_set(void **state) {
 
 /* {==== algebra, from_iter, equality, repr ==== */
 
+/* Equal keys of two types (1 and 1.0): the result keeps the ones Python's
+ * set algebra keeps. a | b starts from a copy of a, then adds b's;
+ * a & b walks the smaller set, b when the sizes are equal. */
+static void test_algebra_keeps_pythons_keys(void **state) {
+    (void)state;
+    void *one = rc_int_new(1), *onef = rc_float_new(1.0), *two = rc_int_new(2), *five = rc_int_new(5000),
+         *six = rc_int_new(6), *fivef = rc_float_new(5000.0);
+    void *a = rc_set_new(), *b = rc_set_new();
+    assert_int_equal(rc_set_add(a, one), 1);
+    assert_int_equal(rc_set_add(b, onef), 1);
+    assert_int_equal(rc_set_add(b, two), 1);
+    void *r = rc_set_union(a, b); /* {1} | {1.0, 2} == {1, 2} */
+    REPR_EQ(r, "{1, 2}");
+    assert_true(_rc_set_is_valid(r));
+    rc_decref(r);
+    r = rc_set_union(b, a); /* {1.0, 2} | {1} == {1.0, 2} */
+    REPR_EQ(r, "{1.0, 2}");
+    rc_decref(r);
+    r = rc_set_intersection(b, a); /* {1.0, 2} & {1} == {1}: the smaller */
+    REPR_EQ(r, "{1}");
+    rc_decref(r);
+    r = rc_set_intersection(a, b); /* {1} & {1.0, 2} == {1} */
+    REPR_EQ(r, "{1}");
+    rc_decref(r);
+    rc_set_discard(b, two);
+    r = rc_set_intersection(a, b); /* {1} & {1.0} == {1.0}: equal sizes walk b */
+    REPR_EQ(r, "{1.0}");
+    rc_decref(r);
+    r = rc_set_intersection(b, a); /* {1.0} & {1} == {1} */
+    REPR_EQ(r, "{1}");
+    rc_decref(r);
+    /* {1.0, 5000} & {1, 6} == {1} and {5000.0, 2} | {5000} == {5000.0, 2} */
+    rc_set_add(b, five);
+    rc_set_add(a, six);
+    r = rc_set_intersection(b, a);
+    REPR_EQ(r, "{1}");
+    rc_decref(r);
+    rc_set_clear(a);
+    rc_set_clear(b);
+    rc_set_add(a, fivef);
+    rc_set_add(a, two);
+    rc_set_add(b, five);
+    r = rc_set_union(a, b);
+    assert_int_equal(rc_set_len(r), 2);
+    assert_int_equal(rc_set_contains(r, fivef), 1);
+    assert_int_equal(rc_refcount(fivef), 3);
+    assert_int_equal(rc_refcount(five), 2); /* b's only */
+    rc_decref(r);
+    rc_decref(a);
+    rc_decref(b);
+    rc_decref(one);
+    rc_decref(onef);
+    rc_decref(two);
+    rc_decref(five);
+    rc_decref(six);
+    rc_decref(fivef);
+}
+
 static void test_algebra(void **state) {
     (void)state;
     int64_t av[] = {1, 2, 3, 4, 1000}, bv[] = {3, 4, 5, 6, 1000};
@@ -809,6 +867,7 @@ int main(void) {
         TYPES_TEST(test_colliding_keys),
         TYPES_TEST(test_equal_that_changes_the_set),
         TYPES_TEST(test_algebra),
+        TYPES_TEST(test_algebra_keeps_pythons_keys),
         TYPES_TEST(test_from_iter),
         TYPES_TEST(test_equal_and_repr),
         TYPES_TEST(test_iteration_and_mutation),

@@ -3,6 +3,7 @@
 
 reclaim_test(test_symbols SOURCES test_symbols.c LABELS threaded)
 reclaim_test(test_trace SOURCES test_trace.c LABELS threaded)
+reclaim_test(test_trace_env SOURCES test_trace_env.c LABELS threaded)
 
 # test_symbols: line information (-g), frames that stay where they are
 # written (no inlining of the probes, no tail calls), exported functions so

@@ -713,10 +713,6 @@ static RC_NOINLINE void *malloc_slow(size_t size) {
     }
 }
 
-_Atomic(int) _rc_trace_on;
-void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
-void (*_rc_trace_free_hook)(void *p);
-
 /* While tracing, the entry points go here, out of line, so that their
  * untraced path stays a leaf with a tail call (no frame to set up). */
 static RC_NOINLINE void *malloc_traced(size_t size, rc_site *site, void *caller) {

@@ -314,7 +314,9 @@ RC_INTERNAL extern _Atomic(int) _rc_heap_mode; /* RC_MODE_* */
 
 enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM = 3 };
 
-/* Tracing hooks (heap.c holds them, src/prof/trace.c sets them). While
+/* Tracing hooks (defined in src/prof/tracefile.c, so that a statically
+ * linked program always gets the tracer's start-up from the environment;
+ * set by src/prof/trace.c). While
  * _rc_trace_on is nonzero, every public allocation entry point (rc_malloc
  * and friends here, rc_new and the release in src/object) calls
  * _rc_trace_alloc_hook(block, size asked for, site or NULL, the entry

@@ -36,4 +36,10 @@ RC_INTERNAL void _rc_trace_resume(void);
 typedef void (*rc_trace_visit)(size_t size, const rc_tframe *frames, unsigned nframes, uint32_t stack, void *arg);
 RC_INTERNAL bool _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak);
 
+/* Fork handlers (registered by the first rc_trace_start): the child keeps
+ * tracing with none of the parent's traces. */
+RC_INTERNAL void _rc_trace_fork_prepare(void);
+RC_INTERNAL void _rc_trace_fork_parent(void);
+RC_INTERNAL void _rc_trace_fork_child(void);
+
 #endif

@@ -33,11 +33,17 @@ typedef enum rc_option_id {
     RC_OPT_GC_THRESHOLD,  /* RECLAIM_GC_THRESHOLD: t0,t1,t2 (packed: RC_OPT_UNPACK3) */
     RC_OPT_GC_DEBUG,      /* RECLAIM_GC_DEBUG: RC_GC_DEBUG_* flags */
     RC_OPT_LEAKCHECK,     /* RECLAIM_LEAKCHECK: report live objects at exit */
+    RC_OPT_TRACEMALLOC,   /* RECLAIM_TRACEMALLOC: frames to trace from start-up (0: off) */
+    RC_OPT_TRACE_FILE,    /* RECLAIM_TRACE_FILE: snapshot path (_rc_option_path) */
+    RC_OPT_TRACE_SIGNAL,  /* RECLAIM_TRACE_SIGNAL: RC_TRACE_SIG_* */
     RC_OPT_COUNT
 } rc_option_id;
 
 /* RC_OPT_GC_THRESHOLD holds three 21-bit numbers. */
 #define RC_OPT_UNPACK3(v, i) ((size_t)(((uint64_t)(v) >> (21 * (i))) & 0x1FFFFF))
+
+/* Values of RC_OPT_TRACE_SIGNAL. */
+enum { RC_TRACE_SIG_USR2 = 0, RC_TRACE_SIG_USR1 = 1, RC_TRACE_SIG_NONE = 2 };
 
 /* Values of RC_OPT_MALLOC. */
 enum { RC_MALLOC_DEFAULT = 0, RC_MALLOC_DEBUG = 1, RC_MALLOC_SYSTEM = 2 };
@@ -48,6 +54,8 @@ enum { RC_MALLOC_DEFAULT = 0, RC_MALLOC_DEBUG = 1, RC_MALLOC_SYSTEM = 2 };
 RC_INTERNAL void _rc_options_init(void);
 /* The value of an option (reads the environment on first use). */
 RC_INTERNAL int64_t _rc_option(rc_option_id id);
+/* The text of a path option (RECLAIM_TRACE_FILE), or NULL when unset. */
+RC_INTERNAL const char *_rc_option_path(rc_option_id id);
 /* Test hook: re-read the environment (tests change variables). */
 RC_INTERNAL void _rc_options_reload(void);
 

@@ -37,6 +37,10 @@
  * start, never freed while a hook might read it; an epoch number makes
  * the per-thread caches forget the old traceback ids.
  *
+ * Fork. The first start registers fork handlers that take every tracer
+ * lock around fork; the child keeps tracing with none of the parent's
+ * traces (tracefile.c names its snapshot file after its pid).
+ *
  * The tracer's own memory comes from the heap (as everything's does), with
  * tracing suspended on the allocating thread, so it never traces itself.
  */
@@ -352,11 +356,17 @@ static void trace_free(void *p) {
 
 /* {==== control ==== */
 
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void fork_register(void) {
+    pthread_atfork(_rc_trace_fork_prepare, _rc_trace_fork_parent, _rc_trace_fork_child);
+}
+
 int rc_trace_start(unsigned nframes) {
     if (nframes < 1 || nframes > RC_TRACE_MAX_FRAMES) {
         _rc_set_error("rc_trace_start: nframes must be 1..%d, not %u", RC_TRACE_MAX_FRAMES, nframes);
         return -1;
     }
+    pthread_once(&fork_once, fork_register);
     pthread_mutex_lock(&control_lock);
     atomic_store(&nframes_now, nframes);
     _rc_trace_alloc_hook = trace_alloc;
@@ -410,6 +420,37 @@ size_t rc_trace_overhead(void) {
     bytes += chunk_bytes + by_id_cap * sizeof *by_id + index_cap * sizeof *index_slots;
     pthread_mutex_unlock(&stacks_lock);
     return bytes;
+}
+/* }==== */
+
+/* {==== fork ==== */
+
+/* Every lock of the tracer, in the order the tracer takes them, so that
+ * a fork never copies one held by another thread. */
+void _rc_trace_fork_prepare(void) {
+    pthread_mutex_lock(&control_lock);
+    for (unsigned k = 0; k < SHARDS; k++) pthread_mutex_lock(&shards[k].lock);
+    pthread_mutex_lock(&stacks_lock);
+}
+
+void _rc_trace_fork_parent(void) {
+    pthread_mutex_unlock(&stacks_lock);
+    for (unsigned k = SHARDS; k-- > 0;) pthread_mutex_unlock(&shards[k].lock);
+    pthread_mutex_unlock(&control_lock);
+}
+
+/* The child starts fresh: still tracing (with the same settings), with
+ * none of the parent's traces; the tracebacks stay (their ids are valid). */
+void _rc_trace_fork_child(void) {
+    pthread_mutex_init(&control_lock, NULL);
+    pthread_mutex_init(&stacks_lock, NULL);
+    for (unsigned k = 0; k < SHARDS; k++) {
+        pthread_mutex_init(&shards[k].lock, NULL);
+        if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
+        shards[k].len = 0;
+    }
+    atomic_store(&traced_now, 0);
+    atomic_store(&traced_peak, 0);
 }
 /* }==== */
 

@@ -18,7 +18,7 @@
 
 #include "internal/runtime.h"
 
-typedef enum { KIND_CHOICE, KIND_SWITCH, KIND_SIZE, KIND_COUNT, KIND_MS, KIND_COUNTS3, KIND_FLAGS } option_kind;
+typedef enum { KIND_CHOICE, KIND_SWITCH, KIND_SIZE, KIND_COUNT, KIND_MS, KIND_COUNTS3, KIND_FLAGS, KIND_PATH } option_kind;
 
 typedef struct option_desc {
     const char *name;
@@ -32,6 +32,7 @@ typedef struct option_desc {
 } option_desc;
 
 static const char *const malloc_choices[] = {"default", "debug", "malloc", NULL};
+static const char *const signal_choices[] = {"usr2", "usr1", "none", NULL};
 static const char *const gc_debug_names[] = {"stats", "collectable", "uncollectable", "saveall", "leak", NULL};
 static const int64_t gc_debug_values[] = {RC_GC_DEBUG_STATS, RC_GC_DEBUG_COLLECTABLE, RC_GC_DEBUG_UNCOLLECTABLE,
                                           RC_GC_DEBUG_SAVEALL, RC_GC_DEBUG_LEAK};
@@ -60,9 +61,17 @@ static const option_desc table[RC_OPT_COUNT] = {
                          "the collector's debug flags (rc_gc_set_debug)"},
     [RC_OPT_LEAKCHECK] = {"RECLAIM_LEAKCHECK", KIND_SWITCH, 0, 1, NULL, NULL, "1/0, yes/no, on/off or true/false",
                           "print the objects still alive, by type, at exit"},
+    [RC_OPT_TRACEMALLOC] = {"RECLAIM_TRACEMALLOC", KIND_COUNT, 0, RC_TRACE_MAX_FRAMES, NULL, NULL,
+                            "a count of frames from 0 (off) to 64",
+                            "start allocation tracing at start-up with tracebacks of this many frames"},
+    [RC_OPT_TRACE_FILE] = {"RECLAIM_TRACE_FILE", KIND_PATH, 0, 0, NULL, NULL, "a file path",
+                           "write a snapshot of the traces there at exit (and on the trace signal)"},
+    [RC_OPT_TRACE_SIGNAL] = {"RECLAIM_TRACE_SIGNAL", KIND_CHOICE, 0, 0, signal_choices, NULL, "usr2, usr1 or none",
+                             "the signal that writes a snapshot on demand while tracing to RECLAIM_TRACE_FILE"},
 };
 
 static int64_t values[RC_OPT_COUNT];
+static const char *paths[RC_OPT_COUNT]; /* KIND_PATH: the environment's string */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static bool parse_u64(const char *s, uint64_t *out, const char **end) {
@@ -143,6 +152,9 @@ static bool parse(const option_desc *o, const char *s, int64_t *out) {
         *out = flags;
         return true;
     }
+    case KIND_PATH:
+        *out = 1; /* set; the text is kept in paths[] */
+        return true;
     case KIND_COUNT:
     case KIND_MS:
         if (!parse_u64(s, &v, &end)) return false;
@@ -161,6 +173,7 @@ static void read_all(void) {
         const char *s = getenv(o->name);
         if (!s || !*s) continue;
         int64_t v;
+        if (o->kind == KIND_PATH) paths[i] = s;
         if (parse(o, s, &v)) values[i] = v;
         else _rc_message("reclaim: %s=%s is not valid (accepted: %s); using the default", o->name, s, o->forms);
     }
@@ -173,7 +186,13 @@ int64_t _rc_option(rc_option_id id) {
     return values[id];
 }
 
+const char *_rc_option_path(rc_option_id id) {
+    _rc_options_init();
+    return paths[id];
+}
+
 void _rc_options_reload(void) {
     _rc_options_init();
+    for (int i = 0; i < RC_OPT_COUNT; i++) paths[i] = NULL;
     read_all();
 }

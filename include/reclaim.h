@@ -904,6 +904,17 @@ RC_API int *rc_gen_resume_point(void *gen);
  * Already tracing: the traceback length changes for later blocks. Returns
  * 0, or -1 with rc_last_error set for a bad nframes or no memory. */
 RC_API int rc_trace_start(unsigned nframes);
+/* The default mean of rc_trace_start_sampled: 512 KiB between samples. */
+#define RC_TRACE_SAMPLE_MEAN ((size_t)512 * 1024)
+/* Start tracing a sample of the blocks: samples fall as a Poisson process
+ * over the bytes allocated, mean_bytes apart on average (0: the default,
+ * RC_TRACE_SAMPLE_MEAN), as tcmalloc's and jemalloc's heap profilers do.
+ * A block of s bytes is sampled with probability p = 1 - exp(-s / mean)
+ * and then stands for s / p bytes and 1 / p blocks, so every figure
+ * (traced memory, snapshot sizes and counts) is an unbiased estimate.
+ * Unsampled allocations cost a subtraction. Returns 0, or -1 with
+ * rc_last_error set for a bad nframes or a mean above 1 TiB. */
+RC_API int rc_trace_start_sampled(size_t mean_bytes, unsigned nframes);
 /* Stop tracing and forget every trace (tracemalloc.stop). */
 RC_API void rc_trace_stop(void);
 RC_API bool rc_trace_is_tracing(void);

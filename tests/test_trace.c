@@ -11,6 +11,7 @@
  * -rdynamic, so even the dladdr symbolizer names them; they are noinline
  * and built with frame pointers, so the frame walk sees each of them.
  */
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -419,6 +420,65 @@ static void test_threads(void **state) {
     assert_int_equal(cur, 0);
 }
 
+/* Sampling: on a known workload (three sites, 120 MB in 300k blocks of
+ * sizes from 16 bytes to 2 KiB), the sampled estimates of each site's
+ * bytes come within 10% of the exact figures, and the blocks within 15%;
+ * freeing everything brings the estimate back to zero. */
+static unsigned sample_lines[3];
+
+static size_t sample_size(unsigned i) { return 16 + (i * 2654435761u) % 2033; }
+
+NOINLINE static void sample_workload(void **v, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        switch (i % 3) {
+        case 0: sample_lines[0] = __LINE__; v[i] = rc_malloc(sample_size(i)); break;
+        case 1: sample_lines[1] = __LINE__; v[i] = rc_malloc(sample_size(i) / 2 + 8); break;
+        default: sample_lines[2] = __LINE__; v[i] = rc_malloc(3 * sample_size(i)); break;
+        }
+    }
+}
+
+static void test_sampling_estimates(void **state) {
+    (void)state;
+    enum { N = 300000 };
+    void **v = (rc_malloc)(N * sizeof *v);
+    assert_non_null(v);
+    size_t exact_size[3] = {0}, exact_count[3] = {0};
+    for (unsigned i = 0; i < N; i++) {
+        size_t s = i % 3 == 0 ? sample_size(i) : i % 3 == 1 ? sample_size(i) / 2 + 8 : 3 * sample_size(i);
+        exact_size[i % 3] += s;
+        exact_count[i % 3]++;
+    }
+    _rc_set_error("%s", "");
+    assert_int_equal(rc_trace_start_sampled((size_t)1 << 41, 1), -1);
+    assert_non_null(strstr(rc_last_error(), "more than 1 TiB"));
+    assert_int_equal(rc_trace_start_sampled(0, 0), -1);
+    assert_int_equal(rc_trace_start_sampled(16 * 1024, 1), 0);
+    sample_workload(v, N);
+    rc_snapshot *s = rc_snapshot_take();
+    rc_trace_stat *rows;
+    int64_t n = rc_snapshot_statistics(s, RC_BY_LINE, &rows);
+    for (int k = 0; k < 3; k++) {
+        const rc_trace_stat *r = row_at(rows, n, sample_lines[k]);
+        assert_non_null(r);
+        double err_size = fabs((double)r->size - (double)exact_size[k]) / (double)exact_size[k];
+        double err_count = fabs((double)r->count - (double)exact_count[k]) / (double)exact_count[k];
+        if (err_size > 0.10 || err_count > 0.15)
+            fail_msg("site %d: estimated %zu bytes in %zu blocks, exact %zu in %zu", k, r->size, r->count,
+                     exact_size[k], exact_count[k]);
+    }
+    rc_free(rows);
+    rc_snapshot_free(s);
+    size_t cur;
+    rc_trace_get_traced_memory(&cur, NULL);
+    size_t total = exact_size[0] + exact_size[1] + exact_size[2];
+    assert_true(fabs((double)cur - (double)total) / (double)total < 0.10);
+    for (unsigned i = 0; i < N; i++) rc_free(v[i]);
+    rc_trace_get_traced_memory(&cur, NULL);
+    assert_int_equal(cur, 0);
+    (rc_free)(v);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_start_stop, teardown),
@@ -430,6 +490,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_dump_load, teardown),
         cmocka_unit_test_teardown(test_tracebacks, teardown),
         cmocka_unit_test_teardown(test_threads, teardown),
+        cmocka_unit_test_teardown(test_sampling_estimates, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,11 +29,14 @@ RC_INTERNAL void _rc_trace_suspend(void);
 RC_INTERNAL void _rc_trace_resume(void);
 
 /* Visit every live trace and its traceback, with the tracer's tables
- * locked (so the figures are one consistent moment): fn(size, frames, n,
- * stack id, arg) once per traced block. Returns false when not tracing. The
- * frames are valid during the call only. The caller has suspended
- * tracing on its thread (fn may allocate). */
-typedef void (*rc_trace_visit)(size_t size, const rc_tframe *frames, unsigned nframes, uint32_t stack, void *arg);
+ * locked (so the figures are one consistent moment): fn(size, count,
+ * frames, n, stack id, arg) once per traced block, where size and count
+ * are what the block stands for (its size and 1 when tracing exactly; the
+ * unbiased estimates when sampling). Returns false when not tracing. The
+ * frames are valid during the call only. The caller has suspended tracing
+ * on its thread (fn may allocate). */
+typedef void (*rc_trace_visit)(size_t size, size_t count, const rc_tframe *frames, unsigned nframes,
+                               uint32_t stack, void *arg);
 RC_INTERNAL bool _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak);
 
 /* Fork handlers (registered by the first rc_trace_start): the child keeps

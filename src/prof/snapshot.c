@@ -227,19 +227,19 @@ static bool take_grow(take_ctx *c) {
     return true;
 }
 
-static void take_visit(size_t size, const rc_tframe *frames, unsigned n, uint32_t stack, void *arg) {
+static void take_visit(size_t size, size_t count, const rc_tframe *frames, unsigned n, uint32_t stack, void *arg) {
     take_ctx *c = arg;
     rc_snapshot *s = c->s;
     if (c->failed) return;
     s->total_size += size;
-    s->total_count++;
+    s->total_count += count;
     if ((s->nrows + 1) * 2 > c->table_cap && !take_grow(c)) goto fail;
     size_t mask = c->table_cap - 1, i = (stack * 0x9e3779b9u) & mask;
     for (; c->by_stack[i]; i = (i + 1) & mask) {
         size_t r = c->by_stack[i] - 1;
         if (c->stack_of[r] == stack) {
             s->rows[r].size += size;
-            s->rows[r].count++;
+            s->rows[r].count += count;
             return;
         }
     }
@@ -249,7 +249,7 @@ static void take_visit(size_t size, const rc_tframe *frames, unsigned n, uint32_
         !reserve((void **)&s->idx, &s->idx_cap, s->nidx + n, sizeof *s->idx))
         goto fail;
     memcpy(c->raw + s->nidx, frames, n * sizeof *frames);
-    s->rows[s->nrows] = (snap_row){size, 1, (uint32_t)s->nidx, n};
+    s->rows[s->nrows] = (snap_row){size, count, (uint32_t)s->nidx, n};
     c->stack_of[s->nrows] = stack;
     c->by_stack[i] = (uint32_t)(s->nrows + 1);
     s->nrows++;

@@ -45,6 +45,7 @@
  * tracing suspended on the allocating thread, so it never traces itself.
  */
 #define _GNU_SOURCE
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -58,15 +59,18 @@
 
 typedef struct trace_entry {
     uintptr_t key; /* 0: empty */
-    size_t size;
+    size_t size;   /* bytes the trace stands for: the block's size, or its estimate when sampling */
     uint32_t stack;
+    uint32_t count; /* blocks the trace stands for: 1, or the estimate when sampling */
 } trace_entry;
 
-/* Invariant: len * 4 <= cap * 3 (cap a power of two, or 0). */
+/* Invariant: len * 4 <= cap * 3 (cap a power of two, or 0). len is read
+ * without the lock by the free hook to skip empty shards (sampling). */
 typedef struct shard {
     pthread_mutex_t lock;
     trace_entry *slots;
-    size_t cap, len;
+    size_t cap;
+    _Atomic(size_t) len;
     char pad[64 - sizeof(pthread_mutex_t) % 64];
 } shard;
 
@@ -99,6 +103,7 @@ static char *chunk, *chunk_end;           /* free space in chunk_cur */
 static size_t chunk_bytes;                /* all chunks, for the overhead */
 
 static _Atomic(unsigned) nframes_now = 1;
+static _Atomic(size_t) sample_mean; /* 0: every block; else the mean bytes between samples */
 static _Atomic(uint64_t) epoch = 1;
 static _Atomic(size_t) traced_now, traced_peak;
 static pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -112,6 +117,8 @@ typedef struct cache_slot {
 static __thread unsigned suspended;
 static __thread cache_slot cache[CACHE_SLOTS];
 static __thread uintptr_t stack_lo, stack_hi;
+static __thread int64_t until_sample; /* bytes before this thread's next sample */
+static __thread uint64_t rng_state;
 
 void _rc_trace_suspend(void) { suspended++; }
 void _rc_trace_resume(void) { suspended--; }
@@ -309,12 +316,52 @@ static size_t remove_locked(shard *s, uintptr_t key, size_t home) {
         }
     }
     s->slots[i].key = 0;
-    s->len--;
+    atomic_fetch_sub_explicit(&s->len, 1, memory_order_relaxed);
     return size;
 }
 
+/* {==== sampling ==== */
+
+static double uniform01(void) {
+    if (!rng_state) rng_state = ((uintptr_t)&rng_state * 0x9e3779b97f4a7c15ull) ^ 0x2545f4914f6cdd1dull;
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull); /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0; /* in (0, 1) */
+}
+
+/* Bytes to the next sample: exponential with the given mean, so samples
+ * fall as a Poisson process over the bytes allocated (tcmalloc's and
+ * jemalloc's heap profilers). */
+static int64_t next_sample(size_t mean) {
+    double d = -log(uniform01()) * (double)mean;
+    return d > 4e18 ? (int64_t)4e18 : (int64_t)d + 1;
+}
+
+/* Is this block of size bytes sampled? Then *size_est and *count_est are
+ * what it stands for: a block is sampled with probability
+ * p = 1 - exp(-size / mean), so size / p and 1 / p are unbiased estimates
+ * of the bytes and blocks allocated. */
+static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_est) {
+    if (until_sample <= 0) until_sample = next_sample(mean);
+    until_sample -= (int64_t)(size ? size : 1);
+    if (until_sample > 0) return false;
+    until_sample = next_sample(mean);
+    double p = -expm1(-(double)(size ? size : 1) / (double)mean);
+    double c = 1.0 / p;
+    *size_est = (size_t)((double)size * c + 0.5);
+    *count_est = c > 4e9 ? 4000000000u : (uint32_t)(c + 0.5);
+    if (*count_est == 0) *count_est = 1;
+    return true;
+}
+/* }==== */
+
 static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
     if (suspended) return;
+    size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
+    uint32_t count = 1;
+    if (mean && !sampled(mean, size, &size, &count)) return;
     suspended++;
     rc_tframe frames[RC_TRACE_MAX_FRAMES];
     unsigned want = atomic_load_explicit(&nframes_now, memory_order_relaxed);
@@ -332,8 +379,8 @@ static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
             size_t old = remove_locked(s, key, home); /* a block traced twice: the newer wins */
             size_t mask = s->cap - 1, i = home & mask;
             while (s->slots[i].key) i = (i + 1) & mask;
-            s->slots[i] = (trace_entry){key, size, id};
-            s->len++;
+            s->slots[i] = (trace_entry){key, size, id, count};
+            atomic_fetch_add_explicit(&s->len, 1, memory_order_relaxed);
             if (old) atomic_fetch_sub_explicit(&traced_now, old, memory_order_relaxed);
             add_traced(size);
         }
@@ -347,6 +394,10 @@ static void trace_free(void *p) {
     uintptr_t key = (uintptr_t)p;
     size_t home;
     shard *s = shard_of(key, &home);
+    /* an empty shard holds no trace of p (when sampling, most are empty);
+     * a trace added concurrently is of another block, so the race is
+     * harmless */
+    if (atomic_load_explicit(&s->len, memory_order_relaxed) == 0) return;
     pthread_mutex_lock(&s->lock);
     size_t size = remove_locked(s, key, home);
     pthread_mutex_unlock(&s->lock);
@@ -368,11 +419,26 @@ int rc_trace_start(unsigned nframes) {
     }
     pthread_once(&fork_once, fork_register);
     pthread_mutex_lock(&control_lock);
+    atomic_store(&sample_mean, 0);
     atomic_store(&nframes_now, nframes);
     _rc_trace_alloc_hook = trace_alloc;
     _rc_trace_free_hook = trace_free;
     atomic_store(&_rc_trace_on, 1);
     pthread_mutex_unlock(&control_lock);
+    return 0;
+}
+
+int rc_trace_start_sampled(size_t mean_bytes, unsigned nframes) {
+    if (mean_bytes == 0) mean_bytes = RC_TRACE_SAMPLE_MEAN;
+    if (mean_bytes > ((size_t)1 << 40)) {
+        _rc_set_error("rc_trace_start_sampled: a mean of %zu bytes between samples is more than 1 TiB", mean_bytes);
+        return -1;
+    }
+    if (rc_trace_start(nframes) != 0) {
+        _rc_set_error("rc_trace_start_sampled: nframes must be 1..%d, not %u", RC_TRACE_MAX_FRAMES, nframes);
+        return -1;
+    }
+    atomic_store(&sample_mean, mean_bytes);
     return 0;
 }
 
@@ -382,7 +448,7 @@ void rc_trace_stop(void) {
     for (unsigned k = 0; k < SHARDS; k++) {
         pthread_mutex_lock(&shards[k].lock);
         if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
-        shards[k].len = 0;
+        atomic_store(&shards[k].len, 0);
         pthread_mutex_unlock(&shards[k].lock);
     }
     pthread_mutex_lock(&stacks_lock);
@@ -447,7 +513,7 @@ void _rc_trace_fork_child(void) {
     for (unsigned k = 0; k < SHARDS; k++) {
         pthread_mutex_init(&shards[k].lock, NULL);
         if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
-        shards[k].len = 0;
+        atomic_store(&shards[k].len, 0);
     }
     atomic_store(&traced_now, 0);
     atomic_store(&traced_peak, 0);
@@ -525,7 +591,7 @@ bool _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak)
             trace_entry *e = &s->slots[i];
             if (!e->key || e->stack == 0 || e->stack > nstacks) continue;
             stack_rec *r = by_id[e->stack];
-            fn(e->size, r->frames, r->n, e->stack, arg);
+            fn(e->size, e->count, r->frames, r->n, e->stack, arg);
         }
     }
     pthread_mutex_unlock(&stacks_lock);

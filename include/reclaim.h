@@ -997,8 +997,9 @@ typedef struct rc_snapshot rc_snapshot;
 typedef enum rc_trace_key { RC_BY_LINE, RC_BY_FILE, RC_BY_FUNCTION, RC_BY_TRACEBACK } rc_trace_key;
 
 /* One row of statistics (tracemalloc.Statistic / StatisticDiff). frames
- * is borrowed from the snapshot (the whole traceback for RC_BY_TRACEBACK,
- * else the one frame, with line 0 for RC_BY_FILE and RC_BY_FUNCTION);
+ * lives in the returned array (its strings in the snapshot): the whole
+ * traceback for RC_BY_TRACEBACK, else the one frame, with line 0 for
+ * RC_BY_FILE and RC_BY_FUNCTION;
  * the _diff fields are set by rc_snapshot_compare (new minus old). */
 typedef struct rc_trace_stat {
     const rc_frame *frames;
@@ -1014,8 +1015,9 @@ typedef struct rc_trace_stat {
 RC_API rc_snapshot *rc_snapshot_take(void);
 RC_API void rc_snapshot_free(rc_snapshot *snap); /* NULL is fine */
 /* Statistics grouped by key, biggest size first (then count, then
- * frames): a new array of n rows in *out, freed with rc_free (its frames
- * belong to the snapshot). Returns n, or -1 with rc_last_error set. */
+ * frames): a new array of n rows in *out, freed with rc_free (the frames'
+ * strings belong to the snapshot). Returns n, or -1 with rc_last_error
+ * set. */
 RC_API int64_t rc_snapshot_statistics(const rc_snapshot *snap, rc_trace_key key, rc_trace_stat **out);
 /* The same rows for new against old (tracemalloc's compare_to): each
  * group of either snapshot, with new's size and count and the

@@ -386,6 +386,48 @@ static void test_tracebacks(void **state) {
     rc_free(p);
 }
 
+/* Several tracebacks sharing frames: each row's frames are its own
+ * traceback's, in order (a row's frames are not next to each other in the
+ * snapshot's frame table). Was a bug: rows read neighbouring frames. */
+static void test_traceback_rows(void **state) {
+    (void)state;
+    assert_int_equal(rc_trace_start(4), 0);
+    void *a = level1(); /* level3 <- level2 <- level1 <- here */
+    void *b = level2(); /* level3 <- level2 <- here */
+    void *c = level3(); /* level3 <- here */
+    rc_snapshot *s = rc_snapshot_take();
+    rc_trace_stat *rows;
+    int64_t n = rc_snapshot_statistics(s, RC_BY_TRACEBACK, &rows);
+    assert_int_equal(n, 3);
+    int seen = 0;
+    for (int64_t i = 0; i < n; i++) {
+        assert_int_equal(rows[i].size, 777);
+        assert_string_equal(rows[i].frames[0].function, "level3");
+        const char *second = rows[i].frames[1].function;
+        if (strcmp(second, "level2") == 0 && strcmp(rows[i].frames[2].function, "level1") == 0) {
+            assert_string_equal(rows[i].frames[3].function, "test_traceback_rows");
+            seen |= 1;
+        } else if (strcmp(second, "level2") == 0) {
+            assert_string_equal(rows[i].frames[2].function, "test_traceback_rows");
+            seen |= 2;
+        } else {
+            assert_string_equal(second, "test_traceback_rows");
+            seen |= 4;
+        }
+    }
+    assert_int_equal(seen, 7);
+    rc_free(rows);
+    /* and an empty snapshot gives no rows */
+    rc_free(a);
+    rc_free(b);
+    rc_free(c);
+    rc_snapshot *empty = rc_snapshot_filter(s, "*nothing*", true);
+    assert_int_equal(rc_snapshot_statistics(empty, RC_BY_TRACEBACK, &rows), 0);
+    rc_free(rows);
+    rc_snapshot_free(empty);
+    rc_snapshot_free(s);
+}
+
 /* Threads allocating and freeing at once: the totals come out exact. */
 static void *thread_work(void *arg) {
     (void)arg;
@@ -489,6 +531,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_filter, teardown),
         cmocka_unit_test_teardown(test_dump_load, teardown),
         cmocka_unit_test_teardown(test_tracebacks, teardown),
+        cmocka_unit_test_teardown(test_traceback_rows, teardown),
         cmocka_unit_test_teardown(test_threads, teardown),
         cmocka_unit_test_teardown(test_sampling_estimates, teardown),
     };

@@ -7,11 +7,17 @@
  *       (RECLAIM_MALLOC=debug), --system routes blocks to the C library
  *       (RECLAIM_MALLOC=malloc), --stats prints heap statistics at exit
  *       (RECLAIM_MALLOCSTATS=1). The exit status is COMMAND's.
+ *   reclaim top FILE [--by line|file|function|traceback] [-n N]
+ *   reclaim diff OLD NEW [--by ...] [-n N]
+ *   reclaim flamegraph FILE -o OUT.svg
+ *   reclaim export FILE (--collapsed | --speedscope) -o OUT
+ *       Read snapshots written by rc_snapshot_dump (docs/profiling.md):
+ *       tracemalloc's statistics (tools/report.c), a flame graph and the
+ *       exports (tools/flame.c); their shared parts are in tools/cli.c.
  *   reclaim version
  *
  * The drop-in library is looked for in $RECLAIM_MALLOC_LIB, beside this
  * program, in ../lib and .. relative to it, and in the install directory.
- * Later steps add the profiling commands (trace, heap, mprof) here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +30,8 @@
 
 #include <reclaim.h>
 
+#include "cli.h"
+
 #ifndef RECLAIM_INSTALL_LIBDIR
 #define RECLAIM_INSTALL_LIBDIR "/usr/local/lib"
 #endif
@@ -32,7 +40,13 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: reclaim run [--debug | --system] [--stats] [--] COMMAND [ARGS...]\n"
-            "       reclaim version\n");
+            "       reclaim top FILE [--by line|file|function|traceback] [-n N]\n"
+            "       reclaim diff OLD NEW [--by line|file|function|traceback] [-n N]\n"
+            "       reclaim flamegraph FILE -o OUT.svg\n"
+            "       reclaim export FILE --collapsed|--speedscope -o OUT\n"
+            "       reclaim version\n"
+            "The snapshot commands also take --include GLOB and --exclude GLOB (the\n"
+            "innermost frame's file); -n 0 shows every row; -o - writes to stdout.\n");
 }
 
 static bool readable(const char *path) { return access(path, R_OK) == 0; }
@@ -105,6 +119,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } snapshot_commands[] = {
+        {"top", cli_top}, {"diff", cli_diff}, {"flamegraph", cli_flamegraph}, {"export", cli_export},
+    };
+    for (size_t i = 0; i < sizeof snapshot_commands / sizeof snapshot_commands[0]; i++)
+        if (strcmp(argv[1], snapshot_commands[i].name) == 0) return snapshot_commands[i].fn(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("reclaim %s\n", rc_version());
         return 0;

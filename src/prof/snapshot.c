@@ -319,8 +319,10 @@ void rc_snapshot_totals(const rc_snapshot *s, size_t *size, size_t *count, size_
 /* A group's key: a sequence of (file, function, line) compared by content
  * (file only for RC_BY_FILE; file and line for RC_BY_LINE...). */
 typedef struct group {
-    const rc_frame *frames; /* the row's frames (innermost first) */
-    unsigned n;             /* frames in the key */
+    const rc_frame *frames;     /* the first row's innermost frame */
+    const rc_snapshot *snap;    /* the first row found for the group: its */
+    const snap_row *row;        /* frames are row_frame(snap, row, k) */
+    unsigned n;                 /* frames in the key */
     rc_trace_key key;
     uint64_t hash;
     size_t size, count;
@@ -380,7 +382,7 @@ static bool gs_add(group_set *g, const rc_snapshot *s, const snap_row *r, rc_tra
         group *x = &g->groups[g->table[i] - 1];
         if (x->hash != h || x->n != n) continue;
         unsigned k = 0;
-        while (k < n && same_key_frame(&x->frames[k], row_frame(s, r, k), key)) k++;
+        while (k < n && same_key_frame(row_frame(x->snap, x->row, k), row_frame(s, r, k), key)) k++;
         if (k < n) continue;
         if (old) {
             x->old_size += r->size;
@@ -393,7 +395,8 @@ static bool gs_add(group_set *g, const rc_snapshot *s, const snap_row *r, rc_tra
         return true;
     }
     if (!reserve((void **)&g->groups, &g->cap, g->n + 1, sizeof *g->groups)) return false;
-    g->groups[g->n] = (group){.frames = n ? row_frame(s, r, 0) : NULL, .n = n, .key = key, .hash = h};
+    g->groups[g->n] =
+        (group){.frames = n ? row_frame(s, r, 0) : NULL, .snap = s, .row = r, .n = n, .key = key, .hash = h};
     group *x = &g->groups[g->n];
     if (old) {
         x->old_size = r->size;
@@ -421,10 +424,11 @@ static void group_frame(const group *x, rc_frame *out) {
 static int cmp_frames(const group *a, const group *b) {
     unsigned n = a->n < b->n ? a->n : b->n;
     for (unsigned k = 0; k < n; k++) {
-        int c = strcmp(a->frames[k].file, b->frames[k].file);
+        const rc_frame *fa = row_frame(a->snap, a->row, k), *fb = row_frame(b->snap, b->row, k);
+        int c = strcmp(fa->file, fb->file);
         if (c) return c;
-        if (a->frames[k].line != b->frames[k].line) return a->frames[k].line < b->frames[k].line ? -1 : 1;
-        c = strcmp(a->frames[k].function, b->frames[k].function);
+        if (fa->line != fb->line) return fa->line < fb->line ? -1 : 1;
+        c = strcmp(fa->function, fb->function);
         if (c) return c;
     }
     return a->n < b->n ? -1 : a->n > b->n;
@@ -451,20 +455,28 @@ static int cmp_diffs(const void *pa, const void *pb) {
     return cmp_frames(a, b);
 }
 
-/* The rows of a group set, with their one-frame keys stored after the
- * rows in the same block. */
+/* The rows of a group set, with their frames (a row's frames are not next
+ * to each other in the snapshot's frame table) stored after the rows in
+ * the same block. */
 static int64_t gs_rows(group_set *g, bool diff, rc_trace_stat **out) {
-    qsort(g->groups, g->n, sizeof *g->groups, diff ? cmp_diffs : cmp_stats);
-    size_t bytes = g->n * (sizeof(rc_trace_stat) + sizeof(rc_frame));
+    if (g->n) qsort(g->groups, g->n, sizeof *g->groups, diff ? cmp_diffs : cmp_stats);
+    size_t nframes = 0;
+    for (size_t k = 0; k < g->n; k++) nframes += g->groups[k].n;
+    size_t bytes = g->n * sizeof(rc_trace_stat) + nframes * sizeof(rc_frame);
     rc_trace_stat *rows = rc_malloc(bytes ? bytes : 1);
     if (!rows) return -1;
     rc_frame *keys = (rc_frame *)(rows + g->n);
     for (size_t k = 0; k < g->n; k++) {
         group *x = &g->groups[k];
-        bool whole = x->key == RC_BY_TRACEBACK;
-        if (!whole && x->n) group_frame(x, &keys[k]);
+        rc_frame *mine = keys;
+        if (x->key == RC_BY_TRACEBACK) {
+            for (unsigned j = 0; j < x->n; j++) keys[j] = *row_frame(x->snap, x->row, j);
+        } else if (x->n) {
+            group_frame(x, keys);
+        }
+        keys += x->n;
         rows[k] = (rc_trace_stat){
-            .frames = whole ? x->frames : (x->n ? &keys[k] : NULL),
+            .frames = x->n ? mine : NULL,
             .nframes = x->n,
             .size = x->size,
             .count = x->count,

@@ -930,9 +930,10 @@ RC_API void rc_trace_reset_peak(void);
 RC_API size_t rc_trace_overhead(void);
 
 /* One frame of a traceback. The strings live as long as the snapshot (for
- * rc_trace_site_of: as long as the process). An address that could not be
- * resolved reads as file "?" and line 0, with its hex in function in a
- * snapshot and "?" from rc_trace_site_of. */
+ * rc_trace_site_of: as long as the process). An address with no symbol
+ * reads in a snapshot as file = its module's path, function = "+0xOFFSET"
+ * in it, line 0 (file "?" and function its hex when no module holds it),
+ * and from rc_trace_site_of as "?". */
 typedef struct rc_frame {
     const char *file;
     const char *function;

@@ -1,12 +1,16 @@
 /*
  * reclaim — the command-line tool.
  *
- *   reclaim run [--debug | --system] [--stats] [--] COMMAND [ARGS...]
+ *   reclaim run [--debug | --system] [--stats] [--trace N [-o FILE]] [--] COMMAND [ARGS...]
  *       Run COMMAND with reclaim's heap in place of malloc (LD_PRELOAD of
  *       libreclaim-malloc.so). --debug turns on the debug allocator
  *       (RECLAIM_MALLOC=debug), --system routes blocks to the C library
  *       (RECLAIM_MALLOC=malloc), --stats prints heap statistics at exit
- *       (RECLAIM_MALLOCSTATS=1). The exit status is COMMAND's.
+ *       (RECLAIM_MALLOCSTATS=1). --trace N traces allocations with
+ *       tracebacks of N frames and writes a snapshot at exit to FILE
+ *       (default reclaim.rcsnap; RECLAIM_TRACEMALLOC and
+ *       RECLAIM_TRACE_FILE), and on each SIGUSR2 to FILE.1, FILE.2...
+ *       The exit status is COMMAND's.
  *   reclaim top FILE [--by line|file|function|traceback] [-n N]
  *   reclaim diff OLD NEW [--by ...] [-n N]
  *   reclaim flamegraph FILE -o OUT.svg
@@ -39,7 +43,7 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: reclaim run [--debug | --system] [--stats] [--] COMMAND [ARGS...]\n"
+            "usage: reclaim run [--debug | --system] [--stats] [--trace N [-o FILE]] [--] COMMAND [ARGS...]\n"
             "       reclaim top FILE [--by line|file|function|traceback] [-n N]\n"
             "       reclaim diff OLD NEW [--by line|file|function|traceback] [-n N]\n"
             "       reclaim flamegraph FILE -o OUT.svg\n"
@@ -74,7 +78,7 @@ static bool find_library(char *buf, size_t size) {
 }
 
 static int cmd_run(int argc, char **argv) {
-    const char *mode = NULL;
+    const char *mode = NULL, *trace = NULL, *out = NULL;
     bool stats = false;
     int i = 0;
     for (; i < argc; i++) {
@@ -85,7 +89,26 @@ static int cmd_run(int argc, char **argv) {
         if (strcmp(argv[i], "--debug") == 0) mode = "debug";
         else if (strcmp(argv[i], "--system") == 0) mode = "malloc";
         else if (strcmp(argv[i], "--stats") == 0) stats = true;
-        else if (argv[i][0] == '-') {
+        else if (strcmp(argv[i], "--trace") == 0 || strcmp(argv[i], "-o") == 0) {
+            const char *opt = argv[i];
+            if (i + 1 >= argc) {
+                fprintf(stderr, "reclaim run: %s needs a value\n", opt);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (opt[1] == 'o') {
+                out = v;
+                continue;
+            }
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || n < 1 || n > RC_TRACE_MAX_FRAMES) {
+                fprintf(stderr, "reclaim run: --trace takes a number of frames from 1 to %d, not '%s'\n",
+                        RC_TRACE_MAX_FRAMES, v);
+                return 2;
+            }
+            trace = v;
+        } else if (argv[i][0] == '-') {
             fprintf(stderr, "reclaim run: unknown option '%s'\n", argv[i]);
             usage(stderr);
             return 2;
@@ -94,6 +117,10 @@ static int cmd_run(int argc, char **argv) {
     if (i >= argc) {
         fprintf(stderr, "reclaim run: no command given\n");
         usage(stderr);
+        return 2;
+    }
+    if (out && !trace) {
+        fprintf(stderr, "reclaim run: -o names the snapshot file of --trace, which is not given\n");
         return 2;
     }
     char lib[PATH_MAX];
@@ -108,6 +135,10 @@ static int cmd_run(int argc, char **argv) {
     setenv("LD_PRELOAD", preload, 1);
     if (mode) setenv("RECLAIM_MALLOC", mode, 1);
     if (stats) setenv("RECLAIM_MALLOCSTATS", "1", 1);
+    if (trace) {
+        setenv("RECLAIM_TRACEMALLOC", trace, 1);
+        setenv("RECLAIM_TRACE_FILE", out ? out : "reclaim.rcsnap", 1);
+    }
     execvp(argv[i], argv + i);
     fprintf(stderr, "reclaim run: cannot run '%s': %s\n", argv[i], strerror(errno));
     return 127;

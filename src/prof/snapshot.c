@@ -37,6 +37,7 @@
  *   end
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -269,7 +270,14 @@ static int64_t resolve(rc_snapshot *s, rc_tframe f) {
     unsigned line = 0;
     if (_rc_symbolize(f, &function, &file, &line) && function)
         return intern_frame(s, file ? file : "?", function, line);
-    char hex[32];
+    /* no symbol (a stripped library's internal function): name the module
+     * and the offset in it, which still says whose code allocated */
+    char hex[48];
+    Dl_info info;
+    if (dladdr((void *)f, &info) && info.dli_fname && info.dli_fname[0]) {
+        snprintf(hex, sizeof hex, "+0x%" PRIxPTR, f - (uintptr_t)info.dli_fbase);
+        return intern_frame(s, info.dli_fname, hex, 0);
+    }
     snprintf(hex, sizeof hex, "0x%" PRIxPTR, f);
     return intern_frame(s, "?", hex, 0);
 }

@@ -32,4 +32,37 @@ grep -q "no command given" "$tmp/err" || fail "missing command message"
 RECLAIM_MALLOC_LIB=/nonexistent/lib.so "$cli" run -- true 2> "$tmp/err"; [ $? -eq 2 ] || fail "missing library status"
 grep -q "cannot find" "$tmp/err" || fail "missing library message"
 "$cli" run -- /nonexistent/program 2> "$tmp/err"; [ $? -eq 127 ] || fail "missing program status"
+# tracing a real program no one here wrote: sqlite3 running a SQL script;
+# the snapshot at exit loads, and a snapshot taken on SIGUSR2 mid-run has
+# sqlite's own allocation sites at the top
+if command -v sqlite3 >/dev/null; then
+    cat > "$tmp/q.sql" <<'SQL'
+create table t(a integer primary key, b text);
+with recursive n(i) as (select 1 union all select i + 1 from n where i < 50000)
+  insert into t select i, printf('row-%08d', i) from n;
+create index tb on t(b);
+select count(*) from t;
+SQL
+    "$cli" run --trace 8 -o "$tmp/sq.rcsnap" -- sqlite3 "$tmp/db" ".read $tmp/q.sql" > "$tmp/out" 2> "$tmp/err" \
+        || fail "sqlite3 under --trace: $(cat "$tmp/err")"
+    [ "$(cat "$tmp/out")" = "50000" ] || fail "sqlite3 output under --trace: $(cat "$tmp/out")"
+    head -1 "$tmp/sq.rcsnap" | grep -q '^reclaim-snapshot 1$' || fail "--trace wrote no snapshot"
+    "$cli" top "$tmp/sq.rcsnap" > "$tmp/top" || fail "top of the sqlite3 snapshot"
+    # mid-run: a snapshot on SIGUSR2 while the database is open and full
+    cat > "$tmp/slow.sql" <<'SQL'
+create table u(a integer primary key, b text);
+with recursive n(i) as (select 1 union all select i + 1 from n where i < 100000)
+  insert into u select i, printf('row-%08d', i) from n;
+select count(*) from u;
+SQL
+    ( "$cli" run --trace 16 -o "$tmp/mid.rcsnap" -- sqlite3 "$tmp/db2" ".read $tmp/slow.sql" ".shell kill -USR2 \$PPID" ".shell sleep 1" > /dev/null 2>&1 )
+    [ -s "$tmp/mid.rcsnap.1" ] || fail "no snapshot on SIGUSR2"
+    "$cli" top "$tmp/mid.rcsnap.1" --by function -n 5 > "$tmp/top" || fail "top of the SIGUSR2 snapshot"
+    grep -q 'sqlite3' "$tmp/top" || fail "sqlite3's own functions are not among the top sites: $(cat "$tmp/top")"
+fi
+
+# --trace errors
+"$cli" run --trace 0 -- true 2> "$tmp/err"; [ $? -eq 2 ] || fail "--trace 0 status"
+grep -q "number of frames from 1 to 64" "$tmp/err" || fail "--trace 0 message"
+"$cli" run -o x -- true 2> "$tmp/err"; [ $? -eq 2 ] || fail "-o without --trace status"
 echo "cli: all checks passed"

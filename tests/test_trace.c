@@ -521,6 +521,31 @@ static void test_sampling_estimates(void **state) {
     (rc_free)(v);
 }
 
+/* Switching between exact and sampled tracing starts afresh (the two kinds
+ * of traces do not mix); changing only the frames keeps the traces. */
+static void test_switching_modes(void **state) {
+    (void)state;
+    assert_int_equal(rc_trace_start(1), 0);
+    void *a = rc_malloc(4000);
+    assert_int_equal(rc_trace_start(8), 0); /* same kind: traces kept */
+    size_t cur;
+    rc_trace_get_traced_memory(&cur, NULL);
+    assert_int_equal(cur, 4000);
+    assert_int_equal(rc_trace_start_sampled(1, 1), 0); /* a mean of 1 byte samples every block */
+    rc_trace_get_traced_memory(&cur, NULL);
+    assert_int_equal(cur, 0);
+    void *b = rc_malloc(3000);
+    rc_trace_get_traced_memory(&cur, NULL);
+    assert_int_equal(cur, 3000); /* p = 1 - exp(-3000): weight 1 */
+    rc_free(a); /* traced before the switch: nothing to remove */
+    rc_free(b);
+    rc_trace_get_traced_memory(&cur, NULL);
+    assert_int_equal(cur, 0);
+    assert_int_equal(rc_trace_start(1), 0); /* back to exact: afresh again */
+    rc_trace_get_traced_memory(&cur, NULL);
+    assert_int_equal(cur, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_start_stop, teardown),
@@ -534,6 +559,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_traceback_rows, teardown),
         cmocka_unit_test_teardown(test_threads, teardown),
         cmocka_unit_test_teardown(test_sampling_estimates, teardown),
+        cmocka_unit_test_teardown(test_switching_modes, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,6 +104,34 @@ static size_t chunk_bytes;                /* all chunks, for the overhead */
 
 static _Atomic(unsigned) nframes_now = 1;
 static _Atomic(size_t) sample_mean; /* 0: every block; else the mean bytes between samples */
+
+/* While sampling, a counting filter of the traced blocks: filter[f(block)]
+ * counts the traces whose address hashes there (saturating at 255, never
+ * decremented from 255). A free whose counter is 0 holds no trace and
+ * skips the table and its lock: with 64 Ki counters and the few thousand
+ * samples a program keeps, almost every unsampled free stops at one load. */
+#define FILTER_SLOTS (1u << 16)
+static _Atomic(uint8_t) filter[FILTER_SLOTS];
+
+static inline size_t filter_slot(uintptr_t key) {
+    return (size_t)(((uint64_t)(key >> 4) * 0x9e3779b97f4a7c15ull) >> 48);
+}
+
+static void filter_add(uintptr_t key) {
+    _Atomic(uint8_t) *c = &filter[filter_slot(key)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    while (v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1), memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+static void filter_remove(uintptr_t key) {
+    _Atomic(uint8_t) *c = &filter[filter_slot(key)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    while (v > 0 && v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v - 1), memory_order_relaxed,
+                                                                       memory_order_relaxed)) {
+    }
+}
 static _Atomic(uint64_t) epoch = 1;
 static _Atomic(size_t) traced_now, traced_peak;
 static pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -118,6 +146,7 @@ static __thread unsigned suspended;
 static __thread cache_slot cache[CACHE_SLOTS];
 static __thread uintptr_t stack_lo, stack_hi;
 static __thread int64_t until_sample; /* bytes before this thread's next sample */
+static __thread uint64_t until_epoch;  /* the epoch it was drawn in */
 static __thread uint64_t rng_state;
 
 void _rc_trace_suspend(void) { suspended++; }
@@ -245,7 +274,7 @@ static uint32_t stack_id(const rc_tframe *frames, unsigned n) {
     uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
     cache_slot *c = &cache[(hash >> 7) & (CACHE_SLOTS - 1)];
     if (c->hash == hash && c->epoch == ep && c->rec->n == n &&
-        memcmp(c->rec->frames, frames, n * sizeof *frames) == 0)
+        (n == 1 ? c->rec->frames[0] == frames[0] : memcmp(c->rec->frames, frames, n * sizeof *frames) == 0))
         return c->id;
     pthread_mutex_lock(&stacks_lock);
     stack_rec *rec = NULL;
@@ -260,9 +289,18 @@ static uint32_t stack_id(const rc_tframe *frames, unsigned n) {
 
 /* {==== traces ==== */
 
+/* A block's shard and home slot: every bit of the address mixed into
+ * every bit of the hash (blocks sit at regular strides in their pools, so
+ * a plain multiply leaves the low bits patterned and the probe runs
+ * long). */
 static inline shard *shard_of(uintptr_t key, size_t *home) {
-    uint64_t h = (uint64_t)(key >> 4) * 0x9e3779b97f4a7c15ull;
-    *home = (size_t)(h >> 6);
+    uint64_t h = key;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    *home = (size_t)(h >> 5);
     return &shards[h & (SHARDS - 1)];
 }
 
@@ -344,7 +382,11 @@ static int64_t next_sample(size_t mean) {
  * p = 1 - exp(-size / mean), so size / p and 1 / p are unbiased estimates
  * of the bytes and blocks allocated. */
 static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_est) {
-    if (until_sample <= 0) until_sample = next_sample(mean);
+    uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+    if (until_epoch != ep) { /* a new start (maybe with another mean): draw afresh */
+        until_epoch = ep;
+        until_sample = next_sample(mean);
+    }
     until_sample -= (int64_t)(size ? size : 1);
     if (until_sample > 0) return false;
     until_sample = next_sample(mean);
@@ -381,6 +423,7 @@ static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
             while (s->slots[i].key) i = (i + 1) & mask;
             s->slots[i] = (trace_entry){key, size, id, count};
             atomic_fetch_add_explicit(&s->len, 1, memory_order_relaxed);
+            if (mean && !old) filter_add(key);
             if (old) atomic_fetch_sub_explicit(&traced_now, old, memory_order_relaxed);
             add_traced(size);
         }
@@ -392,6 +435,8 @@ static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
 static void trace_free(void *p) {
     if (suspended) return;
     uintptr_t key = (uintptr_t)p;
+    bool sampling = atomic_load_explicit(&sample_mean, memory_order_relaxed) != 0;
+    if (sampling && atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) == 0) return;
     size_t home;
     shard *s = shard_of(key, &home);
     /* an empty shard holds no trace of p (when sampling, most are empty);
@@ -401,7 +446,10 @@ static void trace_free(void *p) {
     pthread_mutex_lock(&s->lock);
     size_t size = remove_locked(s, key, home);
     pthread_mutex_unlock(&s->lock);
-    if (size) atomic_fetch_sub_explicit(&traced_now, size, memory_order_relaxed);
+    if (size) {
+        atomic_fetch_sub_explicit(&traced_now, size, memory_order_relaxed);
+        if (sampling) filter_remove(key);
+    }
 }
 /* }==== */
 
@@ -412,14 +460,23 @@ static void fork_register(void) {
     pthread_atfork(_rc_trace_fork_prepare, _rc_trace_fork_parent, _rc_trace_fork_child);
 }
 
-int rc_trace_start(unsigned nframes) {
+/* Start (or change) tracing. Switching between exact and sampled tracing
+ * (or to another mean) starts afresh: the two kinds of traces do not mix
+ * (a sampled trace stands for many blocks, and the free path's filter
+ * knows only sampled ones). */
+static int start(const char *fn, unsigned nframes, size_t mean) {
     if (nframes < 1 || nframes > RC_TRACE_MAX_FRAMES) {
-        _rc_set_error("rc_trace_start: nframes must be 1..%d, not %u", RC_TRACE_MAX_FRAMES, nframes);
+        _rc_set_error("%s: nframes must be 1..%d, not %u", fn, RC_TRACE_MAX_FRAMES, nframes);
+        return -1;
+    }
+    if (mean > ((size_t)1 << 40)) {
+        _rc_set_error("%s: a mean of %zu bytes between samples is more than 1 TiB", fn, mean);
         return -1;
     }
     pthread_once(&fork_once, fork_register);
+    if (rc_trace_is_tracing() && atomic_load(&sample_mean) != mean) rc_trace_stop();
     pthread_mutex_lock(&control_lock);
-    atomic_store(&sample_mean, 0);
+    atomic_store(&sample_mean, mean);
     atomic_store(&nframes_now, nframes);
     _rc_trace_alloc_hook = trace_alloc;
     _rc_trace_free_hook = trace_free;
@@ -428,18 +485,10 @@ int rc_trace_start(unsigned nframes) {
     return 0;
 }
 
+int rc_trace_start(unsigned nframes) { return start("rc_trace_start", nframes, 0); }
+
 int rc_trace_start_sampled(size_t mean_bytes, unsigned nframes) {
-    if (mean_bytes == 0) mean_bytes = RC_TRACE_SAMPLE_MEAN;
-    if (mean_bytes > ((size_t)1 << 40)) {
-        _rc_set_error("rc_trace_start_sampled: a mean of %zu bytes between samples is more than 1 TiB", mean_bytes);
-        return -1;
-    }
-    if (rc_trace_start(nframes) != 0) {
-        _rc_set_error("rc_trace_start_sampled: nframes must be 1..%d, not %u", RC_TRACE_MAX_FRAMES, nframes);
-        return -1;
-    }
-    atomic_store(&sample_mean, mean_bytes);
-    return 0;
+    return start("rc_trace_start_sampled", nframes, mean_bytes ? mean_bytes : RC_TRACE_SAMPLE_MEAN);
 }
 
 void rc_trace_stop(void) {
@@ -462,6 +511,7 @@ void rc_trace_stop(void) {
     pthread_mutex_unlock(&stacks_lock);
     atomic_store(&traced_now, 0);
     atomic_store(&traced_peak, 0);
+    for (size_t i = 0; i < FILTER_SLOTS; i++) atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
     pthread_mutex_unlock(&control_lock);
 }
 

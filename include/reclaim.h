@@ -603,7 +603,8 @@ RC_API size_t rc_tuple_len(const void *tuple); /* 0 with rc_last_error for a non
 /* Item i, borrowed. */
 RC_API void *rc_tuple_get(const void *tuple, int64_t i);
 /* Store item (own reference) at i of a tuple being filled; returns 0 or
- * -1. A tuple is immutable once shared: this is for building one. */
+ * -1. A tuple is immutable once shared: this is for building one, and a
+ * tuple with more than one reference is refused (PyTuple_SetItem's rule). */
 RC_API int rc_tuple_set(void *tuple, int64_t i, void *item);
 
 /* ---- 6.5 Lists ------------------------------------------------------------ */

@@ -253,6 +253,13 @@ int rc_tuple_set(void *tuple, int64_t i, void *item) {
     tuple_obj *t = tuple;
     size_t k;
     if (!_rc_index("rc_tuple_set", i, t->n, &k)) return -1;
+    /* as CPython's PyTuple_SetItem: only the one reference that is filling
+     * it may change a tuple (a shared one may be a dict key already) */
+    if (rc_refcount(t) != 1) {
+        _rc_set_error("rc_tuple_set: the tuple is shared (%zu references); a tuple is immutable once shared",
+                      rc_refcount(t));
+        return -1;
+    }
     _rc_track_if_needed(t, item);
     RC_SET(t->items[k], item);
     return 0;

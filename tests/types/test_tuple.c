@@ -493,6 +493,26 @@ static void test_cycles_collected(void **state) {
 }
 /* }==== */
 
+/* A shared tuple cannot be changed (PyTuple_SetItem's rule): it may be a
+ * dict key already, whose hash would go stale. */
+static void test_set_refuses_shared_tuple(void **state) {
+    (void)state;
+    void *t = rc_tuple_new(2);
+    void *x = rc_float_new(1.5);
+    assert_int_equal(rc_tuple_set(t, 0, x), 0);
+    rc_incref(t); /* shared now */
+    clear_error();
+    assert_int_equal(rc_tuple_set(t, 1, x), -1);
+    ERROR_HAS("rc_tuple_set: the tuple is shared (2 references)");
+    assert_ptr_equal(rc_tuple_get(t, 1), rc_none);
+    assert_int_equal(rc_refcount(x), 2);
+    rc_decref(t);
+    assert_int_equal(rc_tuple_set(t, 1, x), 0); /* one reference again: filling is fine */
+    assert_ptr_equal(rc_tuple_get(t, 1), x);
+    rc_decref(t);
+    rc_decref(x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         TYPES_TEST(test_empty_tuple_is_shared),
@@ -514,6 +534,7 @@ int main(void) {
         TYPES_TEST(test_untracked_when_items_are_untracked),
         TYPES_TEST(test_set_tracks_again),
         TYPES_TEST(test_cycles_collected),
+        TYPES_TEST(test_set_refuses_shared_tuple),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -189,10 +189,16 @@ void *rc_repr(const void *obj) {
         }
         return r;
     }
-    rc_sb sb;
-    _rc_sb_init(&sb);
-    _rc_sb_addf(&sb, "<%s object at %p>", t->name ? t->name : "?", obj);
-    return _rc_sb_finish(&sb);
+    /* the user's type name is text we did not check: validate it (a name
+     * that is not UTF-8 reads as "?") */
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "<%s object at %p>", t->name ? t->name : "?", obj);
+    void *r = n > 0 && (size_t)n < sizeof buf ? rc_str_new(buf, (size_t)n) : NULL;
+    if (!r) {
+        n = snprintf(buf, sizeof buf, "<? object at %p>", obj);
+        r = _rc_str_new_trusted(buf, (size_t)n, (size_t)n);
+    }
+    return r;
 }
 /* }==== */
 

@@ -47,9 +47,37 @@ static void test_repr_slot_returning_non_str(void **state) {
 }
 /* }==== */
 
+/* The default repr names the type; a type name that is not UTF-8 (or too
+ * long for the repr) reads as "?", so the result is always a valid str. */
+typedef struct plain {
+    int x;
+} plain;
+static const rc_type named_type = {.name = "Named", .size = sizeof(plain)};
+static const rc_type bad_name_type = {.name = "Bad\xff\xfeName", .size = sizeof(plain)};
+
+static void test_default_repr(void **state) {
+    (void)state;
+    void *a = rc_new(&named_type), *b = rc_new(&bad_name_type);
+    char want[64];
+    snprintf(want, sizeof want, "<Named object at %p>", a);
+    REPR_EQ(a, want);
+    snprintf(want, sizeof want, "<? object at %p>", b);
+    REPR_EQ(b, want);
+    void *l = rc_list_new();
+    assert_int_equal(rc_list_append(l, b), 0);
+    void *r = rc_repr(l);
+    assert_non_null(r);
+    assert_non_null(strstr(rc_str_cstr(r), "<? object at"));
+    rc_decref(r);
+    rc_decref(l);
+    rc_decref(a);
+    rc_decref(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         TYPES_TEST(test_repr_slot_returning_non_str),
+        TYPES_TEST(test_default_repr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,13 +102,18 @@ static bool list_resize(list_obj *l, size_t n, const char *fn) {
 
 /* Detach the items and release them (the list is empty and consistent
  * before any item's release runs). */
+/* Empty the list, then release what it held. Releasing may run user code
+ * that stores into the list again (a destroy, a finalizer): loop until it
+ * stays empty, so nothing is left behind in a list being destroyed. */
 static void list_release_items(list_obj *l) {
-    void **items = l->items;
-    size_t n = l->len;
-    l->items = NULL;
-    l->len = l->cap = 0;
-    for (size_t i = 0; i < n; i++) rc_decref(items[i]);
-    rc_free(items);
+    while (l->items) {
+        void **items = l->items;
+        size_t n = l->len;
+        l->items = NULL;
+        l->len = l->cap = 0;
+        for (size_t i = 0; i < n; i++) rc_decref(items[i]);
+        rc_free(items);
+    }
 }
 
 size_t _rc_list_capacity(const void *list) {

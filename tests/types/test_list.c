@@ -1292,6 +1292,33 @@ static void test_referents(void **state) {
 }
 /* }==== */
 
+/* A destroy that stores into the list being destroyed (through a pointer
+ * it kept): what it stores is released too, not left behind. */
+static void *refill_target;
+static int refills;
+static void refill_destroy(void *self) {
+    (void)self;
+    if (refill_target && refills++ < 3) {
+        void *x = rc_float_new(2.5);
+        rc_list_append(refill_target, x);
+        rc_decref(x);
+    }
+}
+static const rc_type refill_type = {.name = "Refill", .size = 16, .destroy = refill_destroy};
+
+static void test_destroy_refilling_the_list(void **state) {
+    (void)state;
+    void *l = rc_list_new();
+    void *x = rc_new(&refill_type);
+    assert_int_equal(rc_list_append(l, x), 0);
+    rc_decref(x);
+    refill_target = l;
+    refills = 0;
+    rc_decref(l); /* the leak check of the teardown sees the float if it stayed */
+    refill_target = NULL;
+    assert_int_equal(refills, 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         TYPES_TEST(test_new_empty),
@@ -1301,6 +1328,7 @@ int main(void) {
         TYPES_TEST(test_append_steal_releases_on_failure),
         TYPES_TEST(test_growth_follows_cpython),
         TYPES_TEST(test_many_appends),
+        TYPES_TEST(test_destroy_refilling_the_list),
         TYPES_TEST(test_set),
         TYPES_TEST(test_insert_clamps),
         TYPES_TEST(test_pop),

@@ -246,8 +246,8 @@ static size_t utf8_seq(const unsigned char *s, size_t i, size_t n) {
     return len;
 }
 
-/* The lead bytes (those not of the form 10xxxxxx) among the 8 bytes of w:
- * one per code point. */
+/* How many of the 8 bytes of w are lead bytes (not of the form 10xxxxxx),
+ * which is how many code points start in them. */
 static inline unsigned word_leads(uint64_t w) {
     return 8u - (unsigned)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ULL);
 }

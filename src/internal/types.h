@@ -168,6 +168,24 @@ static inline int64_t _rc_key_hash(const char *fn, const void *key) {
     return _rc_key_hash_slow(fn, key);
 }
 
+/* The common start of a dict or set operation: container must be of type
+ * t (else "<fn>: expected <what>, got ..."), key not NULL ("<fn>: <noun>
+ * is NULL"), and key hashable; true with *h set, or false with
+ * rc_last_error set. */
+static inline bool _rc_key_prepare(const char *fn, const void *container, const rc_type *t, const char *what,
+                                   const void *key, const char *noun, int64_t *h) {
+    if (RC_UNLIKELY(!container || _rc_head_type(_rc_head(container)) != t)) {
+        _rc_expect(fn, container, t, what);
+        return false;
+    }
+    if (RC_UNLIKELY(!key)) {
+        _rc_set_error("%s: %s is NULL", fn, noun);
+        return false;
+    }
+    *h = _rc_key_hash(fn, key);
+    return *h != -1;
+}
+
 /* Are keys a and b (not NULL, equal hashes) equal, when answering cannot
  * run user code? 1 or 0; -1 when rc_equal may run user code (a user type,
  * a tuple): the caller then guards its table (a reference to the stored

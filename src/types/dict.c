@@ -448,16 +448,7 @@ int64_t _rc_key_hash_slow(const char *fn, const void *key) {
 /* Check dict and key, and hash key: true with *h set, or false with
  * rc_last_error set. */
 static inline bool prepare(const char *fn, const void *dict, const void *key, int64_t *h) {
-    if (RC_UNLIKELY(!is_dict(dict))) {
-        _rc_expect(fn, dict, &rc_dict_type, "a dict");
-        return false;
-    }
-    if (RC_UNLIKELY(!key)) {
-        _rc_set_error("%s: key is NULL", fn);
-        return false;
-    }
-    *h = _rc_key_hash(fn, key);
-    return *h != -1;
+    return _rc_key_prepare(fn, dict, &rc_dict_type, "a dict", key, "key", h);
 }
 /* }==== */
 

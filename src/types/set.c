@@ -300,16 +300,7 @@ bool _rc_set_is_valid(const void *set) {
 
 /* Check s and item, and hash item. */
 static inline bool prepare(const char *fn, const void *s, const void *item, int64_t *h) {
-    if (RC_UNLIKELY(!is_set(s))) {
-        _rc_expect(fn, s, &rc_set_type, "a set");
-        return false;
-    }
-    if (RC_UNLIKELY(!item)) {
-        _rc_set_error("%s: item is NULL", fn);
-        return false;
-    }
-    *h = _rc_key_hash(fn, item);
-    return *h != -1;
+    return _rc_key_prepare(fn, s, &rc_set_type, "a set", item, "item", h);
 }
 /* }==== */
 

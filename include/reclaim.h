@@ -1035,7 +1035,9 @@ RC_API rc_snapshot *rc_snapshot_filter(const rc_snapshot *snap, const char *patt
 RC_API void rc_snapshot_totals(const rc_snapshot *snap, size_t *size, size_t *count, size_t *traced_peak);
 /* Write the snapshot to path in reclaim's snapshot format (docs/
  * profiling.md: versioned text, a frame table, a traceback table and one
- * line per traceback, never one per block); load one back. Returns 0 /
+ * line per traceback, never one per block; written beside path and
+ * renamed into place, so a reader never sees half a file); load one back.
+ * Returns 0 /
  * the snapshot, or -1 / NULL with rc_last_error naming the problem (the
  * path, the line of a malformed file). */
 RC_API int rc_snapshot_dump(const rc_snapshot *snap, const char *path);

@@ -287,6 +287,10 @@ static void test_dump_load(void **state) {
     char path[256];
     snprintf(path, sizeof path, "%s/trace-%d.rcsnap", RC_TEST_BINARY_DIR, (int)getpid());
     assert_int_equal(rc_snapshot_dump(s, path), 0);
+    /* written beside the path and renamed over it: no temporary is left */
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    assert_int_equal(access(tmp, F_OK), -1);
     rc_snapshot *back = rc_snapshot_load(path);
     assert_non_null(back);
     for (rc_trace_key key = RC_BY_LINE; key <= RC_BY_TRACEBACK; key++) {

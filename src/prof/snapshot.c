@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal/prof.h"
 #include "internal/prof_symbols.h"
@@ -614,7 +615,16 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
     }
     _rc_trace_suspend();
     int rc = -1;
-    FILE *out = fopen(path, "w");
+    /* written beside path, then renamed over it: a reader (a tool polling
+     * for the file, a snapshot written on a signal while the program exits)
+     * sees a whole snapshot or none */
+    char tmp[4096];
+    FILE *out = NULL;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        _rc_set_error("rc_snapshot_dump: path '%.64s...' is too long", path);
+        goto done;
+    }
+    out = fopen(tmp, "w");
     if (!out) {
         _rc_set_error("rc_snapshot_dump: cannot open '%s': %s", path, strerror(errno));
         goto done;
@@ -635,6 +645,7 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
         num_of = rc_calloc(s->strings_len, sizeof *num_of);
         if (!num_of) {
             fclose(out);
+            unlink(tmp);
             _rc_set_error("rc_snapshot_dump: out of memory");
             goto done;
         }
@@ -656,6 +667,12 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
     fputs("end\n", out);
     if (ferror(out) | (fclose(out) != 0)) {
         _rc_set_error("rc_snapshot_dump: writing '%s' failed: %s", path, strerror(errno));
+        unlink(tmp);
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+        _rc_set_error("rc_snapshot_dump: cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
         goto done;
     }
     rc = 0;

@@ -91,7 +91,8 @@ if { cmake -S "$repo" -B "$RBUILD" -DCMAKE_BUILD_TYPE=Release -DRECLAIM_TESTS=OF
         -DRECLAIM_EXAMPLES=OFF -DRECLAIM_MALLOC_OVERRIDE=OFF -DRECLAIM_WERROR=OFF &&
      cmake --build "$RBUILD" --target reclaim_static -j "$(nproc)"; } >"$WORK_DIR/build.log" 2>&1 &&
    "$CC" "${CFLAGS[@]}" -DIMPL_RECLAIM -DRC_OBJECT_CHECKS=0 -I"$repo/include" -o "$BIN/gcb-reclaim" \
-        "$here/gcbench.c" "$RBUILD/libreclaim.a" -pthread >>"$WORK_DIR/build.log" 2>&1; then
+        "$here/gcbench.c" "$RBUILD/libreclaim.a" $(bash "$repo/scripts/static-libs.sh" "$RBUILD") \
+        >>"$WORK_DIR/build.log" 2>&1; then
     have+=(reclaim reclaim-nogc)
 else
     die "!!! building reclaim or gcb-reclaim failed: $(tail -n 5 "$WORK_DIR/build.log")"

@@ -110,12 +110,11 @@ if ! { cmake -S "$repo" -B "$RBUILD" -DCMAKE_BUILD_TYPE=Release -DRECLAIM_TESTS=
        cmake --build "$RBUILD" --target reclaim_static -j "$(nproc)"; } >"$WORK_DIR/build.log" 2>&1; then
     die "!!! building reclaim failed: $(tail -n 5 "$WORK_DIR/build.log")"
 fi
-# libreclaim.a needs what CMake links it with: libdw when the build found it.
-libdw=$(sed -n 's/^LIBDW_LIBRARY:FILEPATH=\(.*\)$/\1/p' "$RBUILD/CMakeCache.txt")
-[[ -n $libdw && $libdw != *NOTFOUND* ]] || libdw=""
+# libreclaim.a needs what CMake links it with (libdw when the build found it).
+read -r -a static_libs <<<"$(bash "$repo/scripts/static-libs.sh" "$RBUILD")"
 CFLAGS_W=(-std=c11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra)
 "$CC" "${CFLAGS_W[@]}" -I"$repo/include" -o "$BIN/workload" "$here/workload.c" "$RBUILD/libreclaim.a" \
-    $libdw -ldl -pthread -lm >>"$WORK_DIR/build.log" 2>&1 ||
+    "${static_libs[@]}" >>"$WORK_DIR/build.log" 2>&1 ||
     die "!!! building workload.c against libreclaim.a failed: $(tail -n 5 "$WORK_DIR/build.log")"
 "$CC" "${CFLAGS_W[@]}" -DUSE_MALLOC -o "$BIN/workload_malloc" "$here/workload.c" >>"$WORK_DIR/build.log" 2>&1 ||
     die "!!! building workload.c -DUSE_MALLOC failed: $(tail -n 5 "$WORK_DIR/build.log")"

@@ -98,7 +98,8 @@ if ! { cmake -S "$repo" -B "$RBUILD" -DCMAKE_BUILD_TYPE=Release -DRECLAIM_TESTS=
     die "!!! building reclaim failed: $(tail -n 5 "$WORK_DIR/build.log")"
 fi
 "$CC" -std=c11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -DRC_OBJECT_CHECKS=0 -I"$repo/include" \
-    -o "$BIN/typesbench" "$here/typesbench.c" "$RBUILD/libreclaim.a" -pthread -lm >>"$WORK_DIR/build.log" 2>&1 ||
+    -o "$BIN/typesbench" "$here/typesbench.c" "$RBUILD/libreclaim.a" \
+    $(bash "$repo/scripts/static-libs.sh" "$RBUILD") >>"$WORK_DIR/build.log" 2>&1 ||
     die "!!! building typesbench failed: $(tail -n 5 "$WORK_DIR/build.log")"
 scaffolds=$(cd "$repo" && grep -l SCAFFOLD src/types/*.c 2>/dev/null | tr '\n' ' ')
 [[ -n $scaffolds ]] && note "!!! not landed yet (SCAFFOLD): ${scaffolds}- their rows will fail"

@@ -314,16 +314,19 @@ RC_INTERNAL extern _Atomic(int) _rc_heap_mode; /* RC_MODE_* */
 
 enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM = 3 };
 
-/* Tracing hooks (defined in src/prof/tracefile.c, so that a statically
- * linked program always gets the tracer's start-up from the environment;
- * set by src/prof/trace.c). While
- * _rc_trace_on is nonzero, every public allocation entry point (rc_malloc
- * and friends here, rc_new and the release in src/object) calls
- * _rc_trace_alloc_hook(block, size asked for, site or NULL, the entry
+/* Hooks (defined in src/prof/tracefile.c, so that a statically linked
+ * program always gets the tracer's start-up from the environment).
+ * _rc_trace_on holds RC_HOOK_* bits, one per watcher in src/prof; while
+ * any is set, every public allocation entry point (rc_malloc and friends
+ * here, rc_new and the release in src/object) takes its hooked path and
+ * calls _rc_trace_alloc_hook(block, size asked for, site or NULL, the entry
  * point's return address) after a successful allocation and
  * _rc_trace_free_hook(block) before a block goes back, from the entry
  * point itself (so the hook's own frame walk starts one frame below the
- * caller's). The hooks never allocate through the traced paths. */
+ * caller's). The hook pointers are never NULL (no-ops until a watcher
+ * sets them); each hook tests its own bit. The hooks never allocate
+ * through the hooked paths. */
+enum { RC_HOOK_TRACE = 1, RC_HOOK_OBJECTS = 2 };
 RC_INTERNAL extern _Atomic(int) _rc_trace_on;
 RC_INTERNAL extern void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
 RC_INTERNAL extern void (*_rc_trace_free_hook)(void *p);

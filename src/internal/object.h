@@ -244,6 +244,15 @@ typedef struct rc_release_state {
 RC_INTERNAL void _rc_release_suspend(rc_release_state *saved);
 RC_INTERNAL void _rc_release_resume(const rc_release_state *saved);
 
+/* Object watchers (src/prof, e.g. per-type counters): while
+ * _rc_trace_on has RC_HOOK_OBJECTS (src/internal/heap.h), rc_new and
+ * rc_new_var call _rc_object_new_hook(obj) once the object is whole, and
+ * the release calls _rc_object_free_hook(obj) after destroy, before the
+ * memory goes back (the header still names the type). Never NULL (no-ops
+ * until set); defined in src/prof/tracefile.c beside the heap's hooks. */
+RC_INTERNAL extern void (*_rc_object_new_hook)(void *obj);
+RC_INTERNAL extern void (*_rc_object_free_hook)(void *obj);
+
 /* The automatic-collection hook rc_new calls when count[0] passes
  * threshold 0 (set by src/gc; a pointer so the object layer calls
  * nothing above it). */

@@ -211,6 +211,7 @@ slow:
  * rc_new's untraced path stays a leaf with a tail call. */
 static RC_NOINLINE void trace_new(void *obj, size_t extra, rc_site *site, void *caller) {
     _rc_trace_alloc_hook(obj, sizeof(rc_object_head) + _rc_head_type(_rc_head(obj))->size + extra, site, caller);
+    if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_OBJECTS) _rc_object_new_hook(obj);
 }
 
 static RC_NOINLINE void *new_traced(const rc_type *type, rc_site *site, void *caller) {
@@ -246,7 +247,10 @@ void *rc_new_var_at(const rc_type *type, size_t extra, rc_site *site) {
 
 /* Give the memory of a released object back. */
 static void free_memory(rc_world *w, rc_object_head *h) {
-    if (RC_TRACING()) _rc_trace_free_hook(h + 1);
+    if (RC_TRACING()) {
+        if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_OBJECTS) _rc_object_free_hook(h + 1);
+        _rc_trace_free_hook(h + 1);
+    }
     uintptr_t bits = h->type_bits;
     /* keep the type in word 2 for the report of a later, wrong, reference
      * change (checked builds); the block's payload is dead anyway */

@@ -149,6 +149,10 @@ static __thread int64_t until_sample; /* bytes before this thread's next sample 
 static __thread uint64_t until_epoch;  /* the epoch it was drawn in */
 static __thread uint64_t rng_state;
 
+static inline bool tracing(void) {
+    return (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_TRACE) != 0;
+}
+
 void _rc_trace_suspend(void) { suspended++; }
 void _rc_trace_resume(void) { suspended--; }
 
@@ -279,7 +283,7 @@ static uint32_t stack_id(const rc_tframe *frames, unsigned n) {
     pthread_mutex_lock(&stacks_lock);
     stack_rec *rec = NULL;
     uint32_t id = 0;
-    if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed)) id = intern_locked(frames, n, hash, &rec);
+    if (tracing()) id = intern_locked(frames, n, hash, &rec);
     ep = atomic_load_explicit(&epoch, memory_order_relaxed);
     pthread_mutex_unlock(&stacks_lock);
     if (id) *c = (cache_slot){hash, ep, rec, id};
@@ -400,7 +404,7 @@ static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_
 /* }==== */
 
 static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
-    if (suspended) return;
+    if (suspended || !tracing()) return;
     size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
     uint32_t count = 1;
     if (mean && !sampled(mean, size, &size, &count)) return;
@@ -416,7 +420,7 @@ static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
         size_t home;
         shard *s = shard_of(key, &home);
         pthread_mutex_lock(&s->lock);
-        if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) &&
+        if (tracing() &&
             ((s->len + 1) * 4 <= s->cap * 3 || shard_grow(s))) {
             size_t old = remove_locked(s, key, home); /* a block traced twice: the newer wins */
             size_t mask = s->cap - 1, i = home & mask;
@@ -433,7 +437,7 @@ static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
 }
 
 static void trace_free(void *p) {
-    if (suspended) return;
+    if (suspended || !tracing()) return;
     uintptr_t key = (uintptr_t)p;
     bool sampling = atomic_load_explicit(&sample_mean, memory_order_relaxed) != 0;
     if (sampling && atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) == 0) return;
@@ -480,7 +484,7 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
     atomic_store(&nframes_now, nframes);
     _rc_trace_alloc_hook = trace_alloc;
     _rc_trace_free_hook = trace_free;
-    atomic_store(&_rc_trace_on, 1);
+    atomic_fetch_or(&_rc_trace_on, RC_HOOK_TRACE);
     pthread_mutex_unlock(&control_lock);
     return 0;
 }
@@ -493,7 +497,7 @@ int rc_trace_start_sampled(size_t mean_bytes, unsigned nframes) {
 
 void rc_trace_stop(void) {
     pthread_mutex_lock(&control_lock);
-    atomic_store(&_rc_trace_on, 0);
+    atomic_fetch_and(&_rc_trace_on, ~RC_HOOK_TRACE);
     for (unsigned k = 0; k < SHARDS; k++) {
         pthread_mutex_lock(&shards[k].lock);
         if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
@@ -515,7 +519,7 @@ void rc_trace_stop(void) {
     pthread_mutex_unlock(&control_lock);
 }
 
-bool rc_trace_is_tracing(void) { return atomic_load(&_rc_trace_on) != 0; }
+bool rc_trace_is_tracing(void) { return (atomic_load(&_rc_trace_on) & RC_HOOK_TRACE) != 0; }
 
 void rc_trace_get_traced_memory(size_t *current, size_t *peak) {
     bool on = rc_trace_is_tracing();
@@ -627,7 +631,7 @@ unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max) {
 
 bool _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak) {
     pthread_mutex_lock(&control_lock);
-    if (!atomic_load(&_rc_trace_on)) {
+    if (!tracing()) {
         pthread_mutex_unlock(&control_lock);
         return false;
     }

@@ -86,7 +86,17 @@ static rc_arena *arena_new(void) {
     return a;
 }
 
+/* Give the side tables of pools first..first+n-1 back to src/prof. */
+static void side_drop(rc_arena *a, unsigned first, unsigned n) {
+    for (unsigned i = first; i < first + n; i++)
+        if (atomic_load_explicit(&a->side[i], memory_order_relaxed)) {
+            _rc_arena_side_hook(a, first, n);
+            return;
+        }
+}
+
 static void arena_unmap(rc_arena *a) {
+    side_drop(a, 1, RC_POOLS_PER_ARENA - 1);
     bucket_remove(a);
     mgr.dirty_bytes -= (size_t)__builtin_popcountll(a->dirty_map) << RC_POOL_SHIFT;
     chunk_set((uintptr_t)a, false);
@@ -136,6 +146,7 @@ rc_pool *_rc_arena_take_span(rc_heap *heap, unsigned cls, unsigned n) {
     bucket_insert(a);
     atomic_fetch_add_explicit(&_rc_span_bytes, (size_t)n << RC_POOL_SHIFT, memory_order_relaxed);
 
+    side_drop(a, (unsigned)at, n);
     rc_pool *head = &a->pools[at];
     for (unsigned k = 1; k < n; k++) {
         rc_pool *q = head + k;

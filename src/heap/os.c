@@ -126,6 +126,14 @@ void _rc_os_purge(void *p, size_t size) {
     if (size) madvise(p, size, MADV_DONTNEED);
 }
 
+void _rc_os_hugepages(void *p, size_t size) {
+#ifdef MADV_HUGEPAGE
+    if (size) madvise(p, size, MADV_HUGEPAGE);
+#else
+    (void)p, (void)size;
+#endif
+}
+
 void *_rc_os_remap(void *p, size_t old_size, size_t new_size, size_t align) {
     if (new_size <= old_size) {
         if (new_size < old_size) {

@@ -183,7 +183,26 @@ typedef struct rc_arena {
     uint32_t nfree;
     uint32_t pad[5];
     rc_pool pools[RC_POOLS_PER_ARENA]; /* at offset 64 */
+    /* Side tables of the watchers in src/prof (the tracer's per-block
+     * records), owned and written by src/prof: one per pool, the table's
+     * address with a tag of src/prof's in the top byte (RC_SIDE_TAG_SHIFT),
+     * or 0. The heap hands a pool's table back (_rc_arena_side_hook, under
+     * the arena lock) whenever it gives the pool to a new span and before
+     * it unmaps the arena: so a pool with a table holds blocks of the
+     * table's making, or none. */
+    _Atomic(uintptr_t) side[RC_POOLS_PER_ARENA];
 } rc_arena;
+
+#define RC_SIDE_TAG_SHIFT 56
+
+/* Called with the arena lock held, with pools first..first+n-1 of arena,
+ * at least one of which has a side table, when they become a new span or
+ * the arena is about to be unmapped; must clear their side words, and
+ * must not allocate or take the arena lock. Never NULL (a no-op until
+ * src/prof sets it; defined in src/prof/tracefile.c). */
+RC_INTERNAL extern void (*_rc_arena_side_hook)(rc_arena *arena, unsigned first, unsigned n);
+
+static inline rc_arena *_rc_arena_of(uintptr_t a) { return (rc_arena *)(a & ~(uintptr_t)RC_ARENA_MASK); }
 
 _Static_assert(__builtin_offsetof(rc_arena, pools) == 64, "pools start at offset 64");
 
@@ -406,6 +425,9 @@ RC_INTERNAL void _rc_large_fork_child(void);
 RC_INTERNAL void *_rc_os_map_aligned(size_t size, size_t align);
 RC_INTERNAL void _rc_os_unmap(void *p, size_t size);
 RC_INTERNAL void _rc_os_purge(void *p, size_t size);
+/* Ask for transparent huge pages on [p, p + size) (a hint: ignored where
+ * the system has none). */
+RC_INTERNAL void _rc_os_hugepages(void *p, size_t size);
 /* Grow or shrink a mapping to new_size keeping its 1 MiB alignment; returns
  * the (maybe moved) address or NULL with the old mapping intact. */
 RC_INTERNAL void *_rc_os_remap(void *p, size_t old_size, size_t new_size, size_t align);

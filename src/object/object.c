@@ -206,11 +206,12 @@ slow:
     return new_object("rc_new", type, 0, false);
 }
 
-/* Tracing: an object is traced under its payload pointer (what
- * rc_trace_site_of is given), at 16 + payload bytes. Out of line, so that
- * rc_new's untraced path stays a leaf with a tail call. */
+/* Tracing: an object is traced under its header, the start of its block
+ * (rc_trace_site_of maps an object to it), at 16 + payload bytes. Out of
+ * line, so that rc_new's untraced path stays a leaf with a tail call. */
 static RC_NOINLINE void trace_new(void *obj, size_t extra, rc_site *site, void *caller) {
-    _rc_trace_alloc_hook(obj, sizeof(rc_object_head) + _rc_head_type(_rc_head(obj))->size + extra, site, caller);
+    _rc_trace_alloc_hook(_rc_head(obj), sizeof(rc_object_head) + _rc_head_type(_rc_head(obj))->size + extra, site,
+                         caller);
     if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_OBJECTS) _rc_object_new_hook(obj);
 }
 
@@ -249,7 +250,7 @@ void *rc_new_var_at(const rc_type *type, size_t extra, rc_site *site) {
 static void free_memory(rc_world *w, rc_object_head *h) {
     if (RC_TRACING()) {
         if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_OBJECTS) _rc_object_free_hook(h + 1);
-        _rc_trace_free_hook(h + 1);
+        _rc_trace_free_hook(h);
     }
     uintptr_t bits = h->type_bits;
     /* keep the type in word 2 for the report of a later, wrong, reference

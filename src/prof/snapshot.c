@@ -287,8 +287,10 @@ rc_snapshot *rc_snapshot_take(void) {
     _rc_trace_suspend();
     rc_snapshot *s = snap_new();
     take_ctx c = {.s = s};
-    bool ok = s && _rc_trace_walk(take_visit, &c, &s->traced_current, &s->traced_peak);
-    if (s && !ok) _rc_set_error("rc_snapshot_take: not tracing (call rc_trace_start first)");
+    int walked = s ? _rc_trace_walk(take_visit, &c, &s->traced_current, &s->traced_peak) : -1;
+    bool ok = walked == 1;
+    if (s && walked == 0) _rc_set_error("rc_snapshot_take: not tracing (call rc_trace_start first)");
+    if (s && walked < 0) _rc_set_error("rc_snapshot_take: out of memory");
     if (ok && c.failed) {
         _rc_set_error("rc_snapshot_take: out of memory");
         ok = false;

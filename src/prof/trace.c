@@ -24,22 +24,50 @@
  * direct-mapped cache from a traceback's hash to its id (verified against
  * the stored frames, which never move or change once stored).
  *
- * Traces. A trace is (block address, size asked for, traceback id) in one
- * of 32 hash tables chosen by the address, each with its own lock (linear
- * probing, deletion by backward shift, so no tombstones), so threads
- * allocating at the same time rarely meet. Objects are traced under their
- * payload pointer, other blocks under their address. The traced total and
- * its peak are atomics.
+ * Traces of small blocks: side tables. Most traced blocks are small (at
+ * most 512 bytes, in the pools of the heap's small classes), and a trace
+ * kept in a table keyed by address costs a cache miss into a table much
+ * larger than the cache on every allocation and every free: that miss was
+ * most of the tracer's cost, and the table (24 bytes a slot, 3/4 full at
+ * most) most of its memory. So a small block's trace lives in a side
+ * table of its pool, five bytes per block, indexed by the block's number
+ * in the pool (one multiply by the class's magic, as the heap's own block
+ * test): a 32-bit traceback id, written by the allocation and read only
+ * by snapshots, and a one-byte mark, the only thing a free reads. The
+ * arena header keeps one table address per pool (rc_arena.side), and the
+ * heap hands a pool's table back whenever the pool starts a new span, so
+ * a free finds its mark from the arena header alone, without the pool's
+ * descriptor. Tables are cut from huge pages and never freed (a table
+ * given back waits on a spare list of its class). The hooks touch only
+ * their own block's entries, without a lock: a block is allocated and
+ * freed by one thread at a time, and the heap orders a remote free before
+ * the owner's reuse. The details are in the side-table section below.
  *
- * Start, stop. rc_trace_stop clears _rc_trace_on first, then empties every
- * table under its lock; a hook re-checks the flag under the lock it takes,
- * so nothing is added after the clear. Table memory is kept for the next
- * start, never freed while a hook might read it; an epoch number makes
- * the per-thread caches forget the old traceback ids.
+ * Other traces (medium and large blocks, and every sampled trace: a
+ * sampled trace stands for many blocks) are (block address, size, count,
+ * traceback id) in one of 32 hash tables chosen by the address, each with
+ * its own lock (linear probing, deletion by backward shift, so no
+ * tombstones). Every trace is keyed by its block's address (an object's
+ * by its header, the start of its block: rc_trace_site_of maps an object
+ * to it). The traced total and its peak are atomics.
+ *
+ * Start, stop. rc_trace_stop clears its bit of _rc_trace_on first, then
+ * empties every table under its lock; a hook re-checks the flag under the
+ * lock it takes, so nothing is added after the clear (a mark written by
+ * a hook in flight carries the old epoch and reads as clear).
+ * Table memory is kept for the next start, never freed while a hook might
+ * read it; the epoch number also makes the per-thread caches forget the
+ * old traceback ids.
  *
  * Fork. The first start registers fork handlers that take every tracer
  * lock around fork; the child keeps tracing with none of the parent's
- * traces (tracefile.c names its snapshot file after its pid).
+ * traces (a new epoch makes every mark read as clear; tracefile.c names
+ * its snapshot file after its pid).
+ *
+ * Lock order: control_lock, the 32 shard locks, stacks_lock, then the
+ * heap's arena lock, then spare_lock. The hooks take at most one of them
+ * at a time; they allocate (the traceback table) holding stacks_lock
+ * only, and map side-table chunks from the OS holding spare_lock only.
  *
  * The tracer's own memory comes from the heap (as everything's does), with
  * tracing suspended on the allocating thread, so it never traces itself.
@@ -50,6 +78,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "internal/object.h"
 #include "internal/prof.h"
 #include "internal/prof_symbols.h"
 #include "internal/runtime.h"
@@ -142,19 +171,25 @@ typedef struct cache_slot {
     uint32_t id;
 } cache_slot;
 
-static __thread unsigned suspended;
-static __thread cache_slot cache[CACHE_SLOTS];
-static __thread uintptr_t stack_lo, stack_hi;
-static __thread int64_t until_sample; /* bytes before this thread's next sample */
-static __thread uint64_t until_epoch;  /* the epoch it was drawn in */
-static __thread uint64_t rng_state;
+/* Per thread. Initial-exec TLS: the drop-in library is loaded at start-up,
+ * and a hook must not call __tls_get_addr. */
+typedef struct thread_state {
+    unsigned suspended;     /* > 0: the hooks ignore this thread */
+    int64_t until_sample;   /* bytes before this thread's next sample */
+    uint64_t until_epoch;   /* the epoch it was drawn in */
+    uint64_t rng_state;
+    uintptr_t stack_lo, stack_hi;
+} thread_state;
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+static TLS thread_state tl;
+static TLS cache_slot cache[CACHE_SLOTS];
 
 static inline bool tracing(void) {
     return (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_TRACE) != 0;
 }
 
-void _rc_trace_suspend(void) { suspended++; }
-void _rc_trace_resume(void) { suspended--; }
+void _rc_trace_suspend(void) { tl.suspended++; }
+void _rc_trace_resume(void) { tl.suspended--; }
 
 /* {==== tracebacks ==== */
 
@@ -173,11 +208,11 @@ static void stack_bounds(void) {
     pthread_attr_t attr;
     void *addr;
     size_t size;
-    stack_hi = 1; /* tried: do not ask again */
+    tl.stack_hi = 1; /* tried: do not ask again */
     if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
     if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-        stack_lo = (uintptr_t)addr;
-        stack_hi = (uintptr_t)addr + size;
+        tl.stack_lo = (uintptr_t)addr;
+        tl.stack_hi = (uintptr_t)addr + size;
     }
     pthread_attr_destroy(&attr);
 }
@@ -186,11 +221,11 @@ static void stack_bounds(void) {
  * those after caller (which is frame 0, the entry point's return address)
  * go into out[0..max). Returns how many. */
 static unsigned walk(uintptr_t fp, uintptr_t caller, rc_tframe *out, unsigned max) {
-    if (!stack_hi) stack_bounds();
+    if (!tl.stack_hi) stack_bounds();
     unsigned n = 0;
     bool found = false;
     for (unsigned depth = 0; depth < 8 + RC_TRACE_MAX_FRAMES && n < max; depth++) {
-        if (fp < stack_lo || fp + 2 * sizeof(uintptr_t) > stack_hi || (fp & 7)) break;
+        if (fp < tl.stack_lo || fp + 2 * sizeof(uintptr_t) > tl.stack_hi || (fp & 7)) break;
         const uintptr_t *frame = (const uintptr_t *)fp;
         uintptr_t ret = frame[1], next = frame[0];
         if (found) out[n++] = ret;
@@ -365,8 +400,8 @@ static size_t remove_locked(shard *s, uintptr_t key, size_t home) {
 /* {==== sampling ==== */
 
 static double uniform01(void) {
-    if (!rng_state) rng_state = ((uintptr_t)&rng_state * 0x9e3779b97f4a7c15ull) ^ 0x2545f4914f6cdd1dull;
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull); /* splitmix64 */
+    if (!tl.rng_state) tl.rng_state = ((uintptr_t)&tl * 0x9e3779b97f4a7c15ull) ^ 0x2545f4914f6cdd1dull;
+    uint64_t z = (tl.rng_state += 0x9e3779b97f4a7c15ull); /* splitmix64 */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
@@ -381,19 +416,26 @@ static int64_t next_sample(size_t mean) {
     return d > 4e18 ? (int64_t)4e18 : (int64_t)d + 1;
 }
 
-/* Is this block of size bytes sampled? Then *size_est and *count_est are
- * what it stands for: a block is sampled with probability
- * p = 1 - exp(-size / mean), so size / p and 1 / p are unbiased estimates
- * of the bytes and blocks allocated. */
+/* Is this block of size bytes sampled? The countdown, inline in the hook:
+ * most allocations stop here. */
+static inline bool sample_due(size_t size) {
+    tl.until_sample -= (int64_t)(size ? size : 1);
+    return tl.until_sample <= 0 || tl.until_epoch != atomic_load_explicit(&epoch, memory_order_relaxed);
+}
+
+/* A block the countdown picked (or the first after a new start, which
+ * draws afresh). False when it is not sampled after all; else *size_est
+ * and *count_est are what it stands for: a block is sampled with
+ * probability p = 1 - exp(-size / mean), so size / p and 1 / p are
+ * unbiased estimates of the bytes and blocks allocated. */
 static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_est) {
     uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
-    if (until_epoch != ep) { /* a new start (maybe with another mean): draw afresh */
-        until_epoch = ep;
-        until_sample = next_sample(mean);
+    if (tl.until_epoch != ep) { /* a new start (maybe with another mean): draw afresh */
+        tl.until_epoch = ep;
+        tl.until_sample = next_sample(mean) - (int64_t)(size ? size : 1);
+        if (tl.until_sample > 0) return false;
     }
-    until_sample -= (int64_t)(size ? size : 1);
-    if (until_sample > 0) return false;
-    until_sample = next_sample(mean);
+    tl.until_sample = next_sample(mean);
     double p = -expm1(-(double)(size ? size : 1) / (double)mean);
     double c = 1.0 / p;
     *size_est = (size_t)((double)size * c + 0.5);
@@ -403,49 +445,193 @@ static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_
 }
 /* }==== */
 
-static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
-    if (suspended || !tracing()) return;
-    size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
-    uint32_t count = 1;
-    if (mean && !sampled(mean, size, &size, &count)) return;
-    suspended++;
-    rc_tframe frames[RC_TRACE_MAX_FRAMES];
-    unsigned want = atomic_load_explicit(&nframes_now, memory_order_relaxed);
-    frames[0] = site ? ((uintptr_t)site | RC_TFRAME_SITE) : (uintptr_t)caller;
-    unsigned n = 1;
-    if (want > 1) n += walk((uintptr_t)__builtin_frame_address(0), (uintptr_t)caller, frames + 1, want - 1);
-    uint32_t id = stack_id(frames, n);
-    if (id) {
-        uintptr_t key = (uintptr_t)p;
-        size_t home;
-        shard *s = shard_of(key, &home);
-        pthread_mutex_lock(&s->lock);
-        if (tracing() &&
-            ((s->len + 1) * 4 <= s->cap * 3 || shard_grow(s))) {
-            size_t old = remove_locked(s, key, home); /* a block traced twice: the newer wins */
-            size_t mask = s->cap - 1, i = home & mask;
-            while (s->slots[i].key) i = (i + 1) & mask;
-            s->slots[i] = (trace_entry){key, size, id, count};
-            atomic_fetch_add_explicit(&s->len, 1, memory_order_relaxed);
-            if (mean && !old) filter_add(key);
-            if (old) atomic_fetch_sub_explicit(&traced_now, old, memory_order_relaxed);
-            add_traced(size);
-        }
-        pthread_mutex_unlock(&s->lock);
+/* {==== side tables ==== */
+
+/*
+ * A small block's trace is two entries in its pool's side table
+ * (rc_arena.side[i], tagged with the class it was made for), indexed by
+ * the block's number in the pool:
+ *   ids[k]    its traceback id (written by an allocation, read by a
+ *             snapshot);
+ *   marks[k]  0x80 | (epoch & 3) << 5 | delta, where the block is of its
+ *             class's size - delta bytes (delta 31: traced in the address
+ *             tables instead). 0, or a mark of an older epoch: not traced.
+ * A free reads and clears the mark only: one byte per block, so the marks
+ * of a million blocks are a megabyte, which mostly stays in the cache. The
+ * heap drops a pool's table when the pool starts a new span, so a table's
+ * tag is true while any block of its pool lives: a free needs the arena
+ * header and the mark, not the pool's descriptor.
+ */
+#define MARK_ON 0x80u
+#define MARK_ELSEWHERE 31u /* the delta of a block traced in the address tables */
+
+static inline uint8_t mark_of(uint64_t ep, uint32_t delta) { return (uint8_t)(MARK_ON | (ep & 3) << 5 | delta); }
+static inline bool mark_valid(uint8_t m, uint64_t ep) { return (m & MARK_ON) && ((m >> 5) & 3) == (ep & 3); }
+
+static inline _Atomic(uint32_t) *side_ids(uintptr_t v) {
+    return (_Atomic(uint32_t) *)(v & (((uintptr_t)1 << RC_SIDE_TAG_SHIFT) - 1));
+}
+static inline unsigned side_class(uintptr_t v) { return (unsigned)(v >> RC_SIDE_TAG_SHIFT); }
+static inline _Atomic(uint8_t) *side_marks(uintptr_t v) {
+    return (_Atomic(uint8_t) *)(side_ids(v) + _rc_class_blocks[side_class(v)]);
+}
+static inline size_t side_size(unsigned cls) { return (size_t)_rc_class_blocks[cls] * (sizeof(uint32_t) + 1); }
+
+/* Spare tables by class, linked through their first word; under
+ * spare_lock. New tables are cut from 2 MiB chunks of huge pages, under
+ * spare_lock too: the tables of a million blocks span five megabytes, and
+ * a free that found its mark through a TLB miss (as it would in tables
+ * spread over small pages) would wait twice as long. */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *spare[RC_SMALL_CLASSES];
+static char *side_chunk, *side_chunk_end;
+static _Atomic(size_t) side_bytes; /* every chunk mapped, for the overhead */
+#define SIDE_CHUNK ((size_t)2 << 20)
+
+/* A new table of bytes (zeroed), NULL when out of memory. spare_lock held. */
+static void *side_cut(size_t bytes) {
+    bytes = (bytes + 15) & ~(size_t)15;
+    if ((size_t)(side_chunk_end - side_chunk) < bytes) {
+        char *c = _rc_os_map_aligned(SIDE_CHUNK, SIDE_CHUNK);
+        if (!c) return NULL;
+        _rc_os_hugepages(c, SIDE_CHUNK);
+        atomic_fetch_add_explicit(&side_bytes, SIDE_CHUNK, memory_order_relaxed);
+        side_chunk = c; /* the rest of the old chunk, at most a table's size, is left */
+        side_chunk_end = c + SIDE_CHUNK;
     }
-    suspended--;
+    void *t = side_chunk;
+    side_chunk += bytes;
+    return t;
 }
 
-static void trace_free(void *p) {
-    if (suspended || !tracing()) return;
-    uintptr_t key = (uintptr_t)p;
-    bool sampling = atomic_load_explicit(&sample_mean, memory_order_relaxed) != 0;
-    if (sampling && atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) == 0) return;
+static inline _Atomic(uintptr_t) *side_slot(uintptr_t key) {
+    return &_rc_arena_of(key)->side[(key >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
+}
+static inline uint32_t block_index(uintptr_t key, unsigned cls) {
+    return (uint32_t)(((unsigned __int128)(key & (RC_POOL_SIZE - 1)) * _rc_class_magic[cls]) >> 64);
+}
+
+/* Make the table of a pool of this thread's, on its first traced
+ * allocation since it became a span: from the spare list of its class, or
+ * new. 0 when out of memory. */
+static RC_NOINLINE uintptr_t side_make(_Atomic(uintptr_t) *slot, unsigned cls) {
+    size_t bytes = side_size(cls);
+    pthread_mutex_lock(&spare_lock);
+    void *t = spare[cls];
+    bool reused = t != NULL;
+    if (reused) spare[cls] = *(void **)t;
+    else t = side_cut(bytes);
+    pthread_mutex_unlock(&spare_lock);
+    if (!t) return 0;
+    /* a spare is cleared with atomic stores: a snapshot may still read it */
+    _Atomic(uint8_t) *b = t;
+    if (reused) for (size_t i = 0; i < bytes; i++) atomic_store_explicit(&b[i], 0, memory_order_relaxed);
+    uintptr_t v = (uintptr_t)t | (uintptr_t)cls << RC_SIDE_TAG_SHIFT;
+    atomic_store_explicit(slot, v, memory_order_release);
+    return v;
+}
+
+/* The table of block key, which this thread has just allocated, when it is
+ * in a pool of a small class (its descriptor is in the cache): 1, with
+ * the table made on first use. 0 for other blocks; -1 when out of
+ * memory. */
+static inline int side_alloc(uintptr_t key, uintptr_t *v_out) {
+    if (!_rc_is_arena(key)) return 0;
+    rc_pool *pool = _rc_pool_desc(key);
+    unsigned cls = pool->cls;
+    if (pool->state != RC_POOL_USED || cls >= RC_SMALL_CLASSES) return 0;
+    _Atomic(uintptr_t) *slot = side_slot(key);
+    uintptr_t v = atomic_load_explicit(slot, memory_order_acquire);
+    /* a table of another class cannot be there: the heap drops it when the
+     * pool starts a new span */
+    if (RC_UNLIKELY(!v) && !(v = side_make(slot, cls))) return -1;
+    *v_out = v;
+    return 1;
+}
+
+/* Is key in a pool of a small class (its blocks are traced in the side
+ * tables, but for those marked MARK_ELSEWHERE)? */
+static inline bool in_small_pool(uintptr_t key) {
+    const rc_pool *pool = _rc_pool_desc(key);
+    return pool->state == RC_POOL_USED && pool->cls < RC_SMALL_CLASSES;
+}
+
+/* The heap gives pools first..first+n-1 of arena a new span, or unmaps
+ * the arena (its lock held): their tables become spares. */
+static void side_release(rc_arena *a, unsigned first, unsigned n) {
+    pthread_mutex_lock(&spare_lock);
+    for (unsigned i = first; i < first + n; i++) {
+        uintptr_t v = atomic_load_explicit(&a->side[i], memory_order_relaxed);
+        if (!v) continue;
+        atomic_store_explicit(&a->side[i], 0, memory_order_relaxed);
+        *(void **)side_ids(v) = spare[side_class(v)];
+        spare[side_class(v)] = side_ids(v);
+    }
+    pthread_mutex_unlock(&spare_lock);
+}
+
+/* Every pool in use with a table (arena lock and spare_lock held):
+ * fn(pool, its table word). */
+typedef void (*side_visit)(const rc_pool *pool, uintptr_t v, void *arg);
+typedef struct side_walk_ctx {
+    side_visit fn;
+    void *arg;
+} side_walk_ctx;
+
+static void side_walk_pool(rc_pool *pool, void *arg) {
+    side_walk_ctx *c = arg;
+    if (pool->cls >= RC_SMALL_CLASSES) return;
+    uintptr_t v = atomic_load_explicit(side_slot((uintptr_t)_rc_pool_start(pool)), memory_order_acquire);
+    if (v && side_class(v) == pool->cls) c->fn(pool, v, c->arg);
+}
+
+static void side_walk(side_visit fn, void *arg) {
+    side_walk_ctx c = {fn, arg};
+    pthread_mutex_lock(&_rc_arena_lock);
+    pthread_mutex_lock(&spare_lock);
+    _rc_arena_walk_locked(side_walk_pool, &c);
+    pthread_mutex_unlock(&spare_lock);
+    pthread_mutex_unlock(&_rc_arena_lock);
+}
+
+/* rc_trace_stop: every mark of the pools in use goes (the others are
+ * clear: their blocks were freed). */
+static void side_clear_visit(const rc_pool *pool, uintptr_t v, void *arg) {
+    (void)pool, (void)arg;
+    _Atomic(uint8_t) *marks = side_marks(v);
+    for (size_t i = 0, n = _rc_class_blocks[side_class(v)]; i < n; i++)
+        atomic_store_explicit(&marks[i], 0, memory_order_relaxed);
+}
+/* }==== */
+
+/* {==== the hooks ==== */
+
+/* Add a trace for key to the address tables (a block traced twice: the
+ * newer trace wins). */
+static void table_add(uintptr_t key, size_t size, uint32_t id, uint32_t count, bool sampling) {
     size_t home;
     shard *s = shard_of(key, &home);
-    /* an empty shard holds no trace of p (when sampling, most are empty);
-     * a trace added concurrently is of another block, so the race is
-     * harmless */
+    pthread_mutex_lock(&s->lock);
+    if (tracing() && ((s->len + 1) * 4 <= s->cap * 3 || shard_grow(s))) {
+        size_t old = remove_locked(s, key, home);
+        size_t mask = s->cap - 1, i = home & mask;
+        while (s->slots[i].key) i = (i + 1) & mask;
+        s->slots[i] = (trace_entry){key, size, id, count};
+        atomic_fetch_add_explicit(&s->len, 1, memory_order_relaxed);
+        if (sampling && !old) filter_add(key);
+        if (old) atomic_fetch_sub_explicit(&traced_now, old, memory_order_relaxed);
+        add_traced(size);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Remove key's trace from the address tables. */
+static void table_remove(uintptr_t key, bool sampling) {
+    size_t home;
+    shard *s = shard_of(key, &home);
+    /* an empty shard holds no trace of key (when sampling, most are
+     * empty); a trace added concurrently is of another block, so the race
+     * is harmless */
     if (atomic_load_explicit(&s->len, memory_order_relaxed) == 0) return;
     pthread_mutex_lock(&s->lock);
     size_t size = remove_locked(s, key, home);
@@ -454,6 +640,104 @@ static void trace_free(void *p) {
         atomic_fetch_sub_explicit(&traced_now, size, memory_order_relaxed);
         if (sampling) filter_remove(key);
     }
+}
+
+/* The traceback id of this allocation: frame 0 is the site (or the entry
+ * point's return address), then the frame-pointer walk. 0 when out of
+ * memory. */
+static RC_NOINLINE uint32_t capture(rc_site *site, void *caller) {
+    rc_tframe frames[RC_TRACE_MAX_FRAMES];
+    unsigned want = atomic_load_explicit(&nframes_now, memory_order_relaxed);
+    frames[0] = site ? ((uintptr_t)site | RC_TFRAME_SITE) : (uintptr_t)caller;
+    unsigned n = 1;
+    if (want > 1) n += walk((uintptr_t)__builtin_frame_address(0), (uintptr_t)caller, frames + 1, want - 1);
+    return stack_id(frames, n);
+}
+
+/* The id of a one-frame traceback, through this thread's cache without
+ * hashing (the common case of call sites). */
+static inline uint32_t capture1(rc_site *site, void *caller) {
+    rc_tframe f = site ? ((uintptr_t)site | RC_TFRAME_SITE) : (uintptr_t)caller;
+    uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
+    cache_slot *c = &cache[(f >> 4) & (CACHE_SLOTS - 1)];
+    if (RC_LIKELY(c->hash == f && c->epoch == ep)) return c->id;
+    uint32_t id = stack_id(&f, 1);
+    if (id) *c = (cache_slot){f, ep, NULL, id};
+    return id;
+}
+
+static RC_NOINLINE void trace_sampled(void *p, size_t size, rc_site *site, void *caller, size_t mean) {
+    uint32_t count = 1;
+    if (!sampled(mean, size, &size, &count)) return;
+    tl.suspended++;
+    uint32_t id = capture(site, caller);
+    if (id) table_add((uintptr_t)p, size, id, count, true);
+    tl.suspended--;
+}
+
+static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
+    if (RC_UNLIKELY(tl.suspended) || !tracing()) return;
+    size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
+    if (mean) {
+        if (RC_LIKELY(!sample_due(size))) return;
+        trace_sampled(p, size, site, caller, mean);
+        return;
+    }
+    tl.suspended++;
+    uint32_t id = atomic_load_explicit(&nframes_now, memory_order_relaxed) == 1 ? capture1(site, caller)
+                                                                                : capture(site, caller);
+    uintptr_t key = (uintptr_t)p;
+    uintptr_t v;
+    int small = id ? side_alloc(key, &v) : -1; /* -1: no memory, the block goes untraced */
+    if (small > 0) {
+        /* Written, not read: every free of a traced block clears its mark
+         * (a stop, a fork and the epoch make the others read as clear), so
+         * a block just allocated has no trace to replace, and stores that
+         * miss the cache do not wait. */
+        uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+        unsigned cls = side_class(v);
+        uint32_t csize = _rc_class_size[cls], bi = block_index(key, cls);
+        atomic_store_explicit(&side_ids(v)[bi], id, memory_order_relaxed);
+        if (RC_LIKELY(size <= csize && csize - size < MARK_ELSEWHERE)) {
+            atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, (uint32_t)(csize - size)), memory_order_relaxed);
+            add_traced(size);
+        } else {
+            atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, MARK_ELSEWHERE), memory_order_relaxed);
+            table_add(key, size, id, 1, false);
+        }
+    } else if (small == 0)
+        table_add(key, size, id, 1, false);
+    tl.suspended--;
+}
+
+static void trace_free(void *p) {
+    if (RC_UNLIKELY(tl.suspended) || !tracing()) return;
+    uintptr_t key = (uintptr_t)p;
+    if (atomic_load_explicit(&sample_mean, memory_order_relaxed)) {
+        if (atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) == 0) return;
+        table_remove(key, true);
+        return;
+    }
+    if (!_rc_is_arena(key)) {
+        table_remove(key, false);
+        return;
+    }
+    __builtin_prefetch(_rc_pool_desc(key)); /* the free reads it next */
+    uintptr_t v = atomic_load_explicit(side_slot(key), memory_order_acquire);
+    if (v) { /* key is in a pool of a small class: its table tells */
+        unsigned cls = side_class(v);
+        uint32_t bi = block_index(key, cls);
+        if (bi >= _rc_class_blocks[cls]) return;
+        _Atomic(uint8_t) *mark = &side_marks(v)[bi];
+        uint8_t m = atomic_load_explicit(mark, memory_order_relaxed);
+        if (!m) return;
+        atomic_store_explicit(mark, 0, memory_order_relaxed);
+        if (!mark_valid(m, atomic_load_explicit(&epoch, memory_order_relaxed))) return;
+        if ((m & 31) == MARK_ELSEWHERE) table_remove(key, false);
+        else atomic_fetch_sub_explicit(&traced_now, _rc_class_size[cls] - (m & 31u), memory_order_relaxed);
+        return;
+    }
+    if (!in_small_pool(key)) table_remove(key, false);
 }
 /* }==== */
 
@@ -484,6 +768,7 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
     atomic_store(&nframes_now, nframes);
     _rc_trace_alloc_hook = trace_alloc;
     _rc_trace_free_hook = trace_free;
+    _rc_arena_side_hook = side_release;
     atomic_fetch_or(&_rc_trace_on, RC_HOOK_TRACE);
     pthread_mutex_unlock(&control_lock);
     return 0;
@@ -513,6 +798,7 @@ void rc_trace_stop(void) {
     chunk_cur = NULL;
     chunk = chunk_end = NULL;
     pthread_mutex_unlock(&stacks_lock);
+    side_walk(side_clear_visit, NULL);
     atomic_store(&traced_now, 0);
     atomic_store(&traced_peak, 0);
     for (size_t i = 0; i < FILTER_SLOTS; i++) atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
@@ -539,6 +825,7 @@ size_t rc_trace_overhead(void) {
     pthread_mutex_lock(&stacks_lock);
     bytes += chunk_bytes + by_id_cap * sizeof *by_id + index_cap * sizeof *index_slots;
     pthread_mutex_unlock(&stacks_lock);
+    bytes += atomic_load(&side_bytes);
     return bytes;
 }
 /* }==== */
@@ -551,19 +838,25 @@ void _rc_trace_fork_prepare(void) {
     pthread_mutex_lock(&control_lock);
     for (unsigned k = 0; k < SHARDS; k++) pthread_mutex_lock(&shards[k].lock);
     pthread_mutex_lock(&stacks_lock);
+    pthread_mutex_lock(&spare_lock);
 }
 
 void _rc_trace_fork_parent(void) {
+    pthread_mutex_unlock(&spare_lock);
     pthread_mutex_unlock(&stacks_lock);
     for (unsigned k = SHARDS; k-- > 0;) pthread_mutex_unlock(&shards[k].lock);
     pthread_mutex_unlock(&control_lock);
 }
 
 /* The child starts fresh: still tracing (with the same settings), with
- * none of the parent's traces; the tracebacks stay (their ids are valid). */
+ * none of the parent's traces (a new epoch makes every mark read as
+ * clear); the
+ * tracebacks stay (their ids are valid). */
 void _rc_trace_fork_child(void) {
     pthread_mutex_init(&control_lock, NULL);
     pthread_mutex_init(&stacks_lock, NULL);
+    pthread_mutex_init(&spare_lock, NULL);
+    atomic_fetch_add(&epoch, 1);
     for (unsigned k = 0; k < SHARDS; k++) {
         pthread_mutex_init(&shards[k].lock, NULL);
         if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
@@ -576,8 +869,8 @@ void _rc_trace_fork_child(void) {
 
 /* {==== readers: rc_trace_site_of, snapshots ==== */
 
-/* The traceback id of key, 0 when untraced, and its size. */
-static uint32_t lookup(uintptr_t key, size_t *size) {
+/* The traceback id of key in the address tables, 0 when not there. */
+static uint32_t table_lookup(uintptr_t key) {
     size_t home;
     shard *s = shard_of(key, &home);
     uint32_t id = 0;
@@ -587,12 +880,29 @@ static uint32_t lookup(uintptr_t key, size_t *size) {
         for (size_t i = home & mask; s->slots[i].key; i = (i + 1) & mask)
             if (s->slots[i].key == key) {
                 id = s->slots[i].stack;
-                if (size) *size = s->slots[i].size;
                 break;
             }
     }
     pthread_mutex_unlock(&s->lock);
     return id;
+}
+
+/* The traceback id of the block (or object) key, 0 when untraced. Only a
+ * block's own address (an object's payload) finds its trace. */
+static uint32_t lookup(uintptr_t key) {
+    if (atomic_load_explicit(&sample_mean, memory_order_relaxed) || !_rc_is_arena(key) || !in_small_pool(key))
+        return table_lookup(key);
+    uintptr_t v = atomic_load_explicit(side_slot(key), memory_order_acquire);
+    if (!v) return 0;
+    unsigned cls = side_class(v);
+    uint32_t bi = block_index(key, cls);
+    if ((key & ~(uintptr_t)(RC_POOL_SIZE - 1)) + (uintptr_t)bi * _rc_class_size[cls] != key ||
+        bi >= _rc_class_blocks[cls])
+        return 0;
+    uint8_t m = atomic_load_explicit(&side_marks(v)[bi], memory_order_relaxed);
+    if (!mark_valid(m, atomic_load_explicit(&epoch, memory_order_relaxed))) return 0;
+    if ((m & 31) == MARK_ELSEWHERE) return table_lookup(key);
+    return atomic_load_explicit(&side_ids(v)[bi], memory_order_relaxed);
 }
 
 unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max) {
@@ -604,7 +914,8 @@ unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max) {
     _rc_trace_suspend();
     rc_tframe raw[RC_TRACE_MAX_FRAMES];
     unsigned n = 0;
-    uint32_t id = lookup((uintptr_t)p, NULL);
+    /* an object is traced under its header, the start of its block */
+    uint32_t id = lookup(_rc_is_live_object(p) ? (uintptr_t)_rc_head(p) : (uintptr_t)p);
     if (id) {
         pthread_mutex_lock(&stacks_lock);
         if (id <= nstacks) {
@@ -629,28 +940,67 @@ unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max) {
     return n;
 }
 
-bool _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak) {
+/* Side-table traces summed by traceback id (ids 1..n). */
+typedef struct side_sum {
+    struct {
+        size_t size, count;
+    } *by_id;
+    size_t n;
+    uint64_t epoch;
+} side_sum;
+
+static void side_sum_visit(const rc_pool *pool, uintptr_t v, void *arg) {
+    side_sum *c = arg;
+    uint32_t csize = _rc_class_size[pool->cls];
+    size_t carved = atomic_load_explicit(&((rc_pool *)pool)->capacity, memory_order_relaxed);
+    _Atomic(uint8_t) *marks = side_marks(v);
+    _Atomic(uint32_t) *ids = side_ids(v);
+    for (size_t i = 0; i < carved; i++) {
+        uint8_t m = atomic_load_explicit(&marks[i], memory_order_relaxed);
+        if (!mark_valid(m, c->epoch) || (m & 31) == MARK_ELSEWHERE) continue;
+        uint32_t id = atomic_load_explicit(&ids[i], memory_order_relaxed);
+        if (!id || id > c->n) continue;
+        c->by_id[id].size += csize - (m & 31u);
+        c->by_id[id].count++;
+    }
+}
+
+int _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak) {
     pthread_mutex_lock(&control_lock);
     if (!tracing()) {
         pthread_mutex_unlock(&control_lock);
-        return false;
+        return 0;
     }
     for (unsigned k = 0; k < SHARDS; k++) pthread_mutex_lock(&shards[k].lock);
     pthread_mutex_lock(&stacks_lock);
-    if (current) *current = atomic_load(&traced_now);
-    if (peak) *peak = atomic_load(&traced_peak);
-    for (unsigned k = 0; k < SHARDS; k++) {
-        shard *s = &shards[k];
-        for (size_t i = 0; i < s->cap; i++) {
-            trace_entry *e = &s->slots[i];
-            if (!e->key || e->stack == 0 || e->stack > nstacks) continue;
-            stack_rec *r = by_id[e->stack];
-            fn(e->size, e->count, r->frames, r->n, e->stack, arg);
+    side_sum sum = {NULL, nstacks, atomic_load(&epoch)};
+    tl.suspended++;
+    sum.by_id = rc_calloc(nstacks + 1, sizeof *sum.by_id);
+    tl.suspended--;
+    if (sum.by_id) {
+        if (current) *current = atomic_load(&traced_now);
+        if (peak) *peak = atomic_load(&traced_peak);
+        if (!atomic_load(&sample_mean)) side_walk(side_sum_visit, &sum);
+        for (unsigned k = 0; k < SHARDS; k++) {
+            shard *s = &shards[k];
+            for (size_t i = 0; i < s->cap; i++) {
+                trace_entry *e = &s->slots[i];
+                if (!e->key || e->stack == 0 || e->stack > nstacks) continue;
+                stack_rec *r = by_id[e->stack];
+                fn(e->size, e->count, r->frames, r->n, e->stack, arg);
+            }
         }
+        for (uint32_t id = 1; id <= nstacks; id++)
+            if (sum.by_id[id].count)
+                fn(sum.by_id[id].size, sum.by_id[id].count, by_id[id]->frames, by_id[id]->n, id, arg);
     }
     pthread_mutex_unlock(&stacks_lock);
     for (unsigned k = SHARDS; k-- > 0;) pthread_mutex_unlock(&shards[k].lock);
     pthread_mutex_unlock(&control_lock);
-    return true;
+    tl.suspended++;
+    bool ok = sum.by_id != NULL;
+    rc_free(sum.by_id);
+    tl.suspended--;
+    return ok ? 1 : -1;
 }
 /* }==== */

@@ -463,70 +463,11 @@ void rc_gc_garbage_clear(void) {
 
 /* {==== shutdown and the leak report ==== */
 
-typedef struct type_count {
-    const rc_type *type;
-    size_t count, bytes;
-} type_count;
-
-typedef struct leak_ctx {
-    type_count *rows;
-    size_t n, cap;
-    size_t total, bytes;
-} leak_ctx;
-
-static void count_live(rc_object_head *h, void *arg) {
-    leak_ctx *c = arg;
-    /* dying objects are on their way out; immortal ones (interned strs)
-     * are never freed by design, as in CPython */
-    if ((h->type_bits & RC_DYING) || (int32_t)h->refcnt < 0) return;
-    const rc_type *t = _rc_head_type(h);
-    size_t size = rc_sizeof(_rc_payload(h));
-    c->total++;
-    c->bytes += size;
-    for (size_t i = 0; i < c->n; i++)
-        if (c->rows[i].type == t) {
-            c->rows[i].count++;
-            c->rows[i].bytes += size;
-            return;
-        }
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 32;
-        type_count *rows = rc_realloc(c->rows, cap * sizeof *rows);
-        if (!rows) return;
-        c->rows = rows;
-        c->cap = cap;
-    }
-    c->rows[c->n++] = (type_count){t, 1, size};
-}
-
-static int by_count(const void *a, const void *b) {
-    const type_count *x = a, *y = b;
-    return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(_rc_type_name(x->type), _rc_type_name(y->type));
-}
-
-static void leak_report(void) {
-    leak_ctx c = {0};
-    if (_rc_world_tls) _rc_world_walk(_rc_world_tls, count_live, &c);
-    _rc_orphans_lock();
-    _rc_world_walk(&_rc_orphans, count_live, &c);
-    _rc_orphans_unlock();
-    if (c.total == 0) {
-        _rc_message("reclaim: leakcheck: no objects alive");
-        return;
-    }
-    qsort(c.rows, c.n, sizeof *c.rows, by_count);
-    _rc_message("reclaim: leakcheck: %zu objects still alive (%zu bytes), by type:", c.total, c.bytes);
-    for (size_t i = 0; i < c.n; i++)
-        _rc_message("reclaim: leakcheck: %10zu objects %12zu bytes  %s", c.rows[i].count, c.rows[i].bytes,
-                    _rc_type_name(c.rows[i].type));
-    rc_free(c.rows);
-}
-
 static void gc_shutdown(void) {
     rc_world *w = _rc_world_tls;
     if (!(w && w->collecting)) rc_gc_collect(2);
     _rc_finalizers_run_all();
-    if (_rc_option(RC_OPT_LEAKCHECK)) leak_report();
+    if (_rc_option(RC_OPT_LEAKCHECK)) _rc_leakcheck_hook(); /* src/prof/leakcheck.c */
 }
 
 void (*_rc_object_shutdown_hook)(void) = gc_shutdown;

@@ -271,6 +271,11 @@ RC_INTERNAL void _rc_gc_settings_changed(void);
 /* Work run by rc_shutdown before the heap report (defined by src/gc;
  * installed as _rc_shutdown_hook when the first world is made). */
 RC_INTERNAL extern void (*_rc_object_shutdown_hook)(void);
+/* The exit leak report of RECLAIM_LEAKCHECK, run by that work after the
+ * final collection and the pending finalize-on-death functions. Defined in
+ * src/prof/leakcheck.c (so every program with objects links it); a
+ * pointer, so the layers below call nothing above them. */
+RC_INTERNAL extern void (*_rc_leakcheck_hook)(void);
 
 /* ====================================================================
  * Weak references (weakref.c)

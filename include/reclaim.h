@@ -211,6 +211,11 @@ typedef struct rc_type {
      * in *out and return 1; return 0 when exhausted (and from then on); -1
      * with rc_last_error set on error (rc_next). */
     int (*next)(void *self, void **out);
+    /* Optional, for pictures of references (rc_objgraph_show_refs): the
+     * name of the field of self that holds ref ("next", "items[3]"),
+     * either a static string or written into buf (len bytes) and buf
+     * returned; NULL when self does not hold ref or cannot tell. */
+    const char *(*field_name)(const void *self, const void *ref, char *buf, size_t len);
 } rc_type;
 
 /* The header before every payload. Not for users to touch: it is here for
@@ -1042,6 +1047,296 @@ RC_API void rc_snapshot_totals(const rc_snapshot *snap, size_t *size, size_t *co
  * path, the line of a malformed file). */
 RC_API int rc_snapshot_dump(const rc_snapshot *snap, const char *path);
 RC_API rc_snapshot *rc_snapshot_load(const char *path);
+
+/* ====================================================================
+ * 8. Object graphs and leak checks (objgraph)
+ *
+ * objgraph's questions about the live objects, answered exactly: how many
+ * of each type and how many bytes, which types grew, who holds an object
+ * and why it is still alive, which objects nothing in the heap holds, and
+ * pictures of the references (Graphviz). Every query sees the calling
+ * thread's world plus the orphan world of exited threads, as rc_gc_collect
+ * does (hold no orphaned object in use on another thread meanwhile), and
+ * never runs a collection. The first call starts per-type counters, kept
+ * by hooks on every object's creation and release from then on (rc_new
+ * takes its hooked path while they run), so that counts cost a table read;
+ * the graph queries build a reference index once per call from the
+ * types' traverse. Pointers handed out are borrowed (valid while the
+ * objects live); arrays handed out are the caller's, freed with rc_free.
+ * Design and a worked example: docs/objgraph.md.
+ * ==================================================================== */
+
+/* One row per type name (types of one name count together). */
+typedef struct rc_objgraph_row {
+    const char *name;  /* the type's name ("?" for NULL), borrowed from the
+                          rc_type (types outlive their objects) */
+    size_t count;      /* live objects */
+    size_t bytes;      /* their rc_sizeof total */
+    int64_t delta;     /* rc_objgraph_growth: rise over the previous peak;
+                          0 elsewhere */
+} rc_objgraph_row;
+
+/* The n types with most live objects (n == 0: every type with one), most
+ * first, ties by name (objgraph.most_common_types): a new array of rows in
+ * *out (NULL when there are none). Returns the number of rows, or -1 with
+ * rc_last_error set (NULL out, no memory). */
+RC_API int64_t rc_objgraph_most_common_types(size_t n, rc_objgraph_row **out);
+/* Print those rows as objgraph.show_most_common_types does, one line
+ * "name count" each, names padded to one width: to out, or through the
+ * library's message path (rc_set_message_handler; stderr by default)
+ * when out is NULL. Returns 0, or -1 with rc_last_error set. */
+RC_API int rc_objgraph_show_most_common_types(size_t n, FILE *out);
+/* Live objects of the types named name, and their bytes (either pointer
+ * may be NULL). Returns 0; -1 with rc_last_error set for a NULL name or a
+ * name no object has had since counting started ("unknown type"). */
+RC_API int rc_objgraph_type_stats(const char *name, size_t *count, size_t *bytes);
+/* Live objects of the types named name (objgraph.count): >= 0, or -1 as
+ * rc_objgraph_type_stats fails. */
+RC_API int64_t rc_objgraph_count(const char *name);
+/* Visit each live object of the types named name (objgraph.by_type), each
+ * held by a reference for the walk (fn may release others); fn NULL:
+ * count only. Stops at fn's first nonzero return. Returns the number a
+ * complete walk visits, or -1 as rc_objgraph_count fails (or no memory). */
+RC_API int64_t rc_objgraph_by_type(const char *name, rc_visit_fn fn, void *arg);
+/* The types whose live count rose above their peak at the previous call
+ * of rc_objgraph_growth or rc_objgraph_show_growth on this thread (the
+ * first call: every live type), as objgraph.growth: rows with count and
+ * delta (count minus that peak), biggest delta first, ties by name, at
+ * most limit (0: all); the peaks become the counts now. New array in *out
+ * (NULL when nothing grew). Returns the number of rows, or -1 with
+ * rc_last_error set. */
+RC_API int64_t rc_objgraph_growth(size_t limit, rc_objgraph_row **out);
+/* rc_objgraph_growth printed as objgraph.show_growth does, one line
+ * "name  count  +delta" each (printf "%-*s%9zu %+9lld"), to out or, when
+ * out is NULL, through the message path. Returns 0, or -1. */
+RC_API int rc_objgraph_show_growth(size_t limit, FILE *out);
+
+/* References to obj from outside the heap: its reference count minus the
+ * references every object of the two worlds holds to it (through the
+ * types' traverse: the collector's gc_refs arithmetic, untracked objects
+ * with traverse included). A local variable's reference counts here; so
+ * does an rc_incref that was never matched by its rc_decref. 0 for an
+ * immortal object. -1 with rc_last_error set for NULL, or for what is no
+ * live object of the calling thread's world or the orphan world. */
+RC_API int64_t rc_objgraph_external_refs(const void *obj);
+/* The live objects that no object of the two worlds refers to (held only
+ * from C, or leaked; objgraph.get_leaking_objects), immortal objects left
+ * out, in heap order: a new array of borrowed pointers in *out (NULL when
+ * there are none). Returns how many, or -1 with rc_last_error set. */
+RC_API int64_t rc_objgraph_get_leaking_objects(void ***out);
+/* Why is obj alive? The shortest chain of references from a root to obj
+ * (objgraph.find_backref_chain), found breadth first over the referrers:
+ * a root is an object held from outside the heap (rc_objgraph_external_refs
+ * > 0, which includes every object no object refers to); obj itself is
+ * taken as a root only when no object refers to it (the caller's own
+ * reference, if any, is not the answer sought). *chain gets a new array
+ * [root, ..., obj] of borrowed pointers, where each refers to the next.
+ * Returns its length (1 when obj is the root); 0 and *chain NULL when no
+ * root lies within max_depth references (e.g. obj is kept only by a cycle
+ * of garbage); -1 with rc_last_error set for a NULL obj or chain, an obj
+ * that is no live object of the two worlds, max_depth 0, or no memory. */
+RC_API int64_t rc_objgraph_find_backref_chain(void *obj, size_t max_depth, void ***chain);
+/* The shortest chain of references from obj to an object for which
+ * pred(object, arg) returns 1 (obj itself included; objgraph.find_ref_chain),
+ * breadth first over the referents, at most max_depth references long:
+ * *chain gets [obj, ..., match]. Returns its length, 0 (and *chain NULL)
+ * when none matches, -1 with rc_last_error set as above, for a NULL pred,
+ * or when pred returns -1 (its own message is kept). */
+RC_API int64_t rc_objgraph_find_ref_chain(void *obj, rc_pred_fn pred, void *arg, size_t max_depth, void ***chain);
+/* Write a Graphviz picture of what the n objects in objs refer to
+ * (show_refs), or of what refers to them (show_backrefs), up to max_depth
+ * references away (>= 1): one node per object labelled with its type name
+ * and its rc_repr (cut at 60 code points), edges labelled with the field
+ * name when the type has field_name (section 2; lists, tuples and dicts
+ * name theirs "[3]", "['key']", "key"), the objects in objs
+ * highlighted (filled red), roots of a backrefs picture (held from outside
+ * the heap) drawn with a double border. path ending in ".svg" or ".png":
+ * the DOT text goes to path with that suffix replaced by ".dot", then
+ * Graphviz's dot renders path from it, as objgraph does; any other path
+ * gets the DOT text itself. Returns 0, or -1 with rc_last_error set: NULL
+ * or empty objs, an object that is not live in the two worlds, max_depth
+ * 0, NULL path, a path that cannot be written (naming it), or dot missing
+ * ("Graphviz's dot is not installed") or failing (the .dot stays). */
+RC_API int rc_objgraph_show_refs(void *const *objs, size_t n, size_t max_depth, const char *path);
+RC_API int rc_objgraph_show_backrefs(void *const *objs, size_t n, size_t max_depth, const char *path);
+
+/* Leak checks for unit tests: rc_leakcheck_begin starts remembering the
+ * objects this thread creates; rc_leakcheck_end runs a full collection
+ * (cyclic garbage is not a leak), reports the ones still alive through the
+ * message path (grouped by type and allocation site, with their references
+ * from outside the heap), stops, and returns how many there are (0: the
+ * block left nothing behind). begin returns 0, or -1 when a check is
+ * already running on this thread or out of memory; end returns -1 when no
+ * check runs (or its memory ran out: the count would be wrong). */
+RC_API int rc_leakcheck_begin(void);
+RC_API int64_t rc_leakcheck_end(void);
+
+/* RECLAIM_LEAKCHECK=1 at exit (rc_shutdown, after its final collection):
+ * the objects still alive, grouped by type and allocation site (with
+ * RECLAIM_TRACEMALLOC), with their references from outside the heap, the
+ * cycles they keep alive and the garbage list; =error also makes the exit
+ * status 1 when anything is alive (see docs/objgraph.md). */
+
+/* ====================================================================
+ * 9. Heap dumps
+ * ==================================================================== */
+
+/* A heap dump: every object of the calling thread's world and of the
+ * orphan world (objects of threads that have exited), written to a file
+ * for later analysis, as a browser's heap snapshot is. The format, the
+ * analyses and the `reclaim heap` commands are described in
+ * docs/heapdump.md. */
+
+/* Write every object (address, type, size, refcount, referents, state
+ * bits, and the innermost frame of its allocation site while tracing is
+ * on) to path, in reclaim's heap-dump format (versioned text, one line per
+ * object, types and sites as numbered tables). Written beside path and
+ * renamed into place: a reader never sees half a file. Walks the heap
+ * without recursion and allocates only for the type and site tables (and a
+ * copy of the garbage list). Must not run from inside a traverse function.
+ * Returns 0, or -1 with rc_last_error naming the problem (path NULL, a
+ * file that cannot be written, no memory). */
+RC_API int rc_heap_dump(const char *path);
+
+/* A loaded heap dump with its analyses. Not an rc object: freed with
+ * rc_heapdump_free. Objects are numbered 0..count-1 in file order; every
+ * index below is one of those numbers. */
+typedef struct rc_heapdump rc_heapdump;
+
+/* State bits of a dumped object (rc_heapdump_object.flags). The first six
+ * come from the file; ROOT and UNREACHABLE are computed by the loader. */
+#define RC_HEAPDUMP_TRACKED 0x01u     /* tracked by the cycle collector */
+#define RC_HEAPDUMP_FROZEN 0x02u      /* in the permanent generation (rc_gc_freeze) */
+#define RC_HEAPDUMP_FINALIZED 0x04u   /* its finalize has run */
+#define RC_HEAPDUMP_GARBAGE 0x08u     /* in the garbage list (RC_GC_DEBUG_SAVEALL) */
+#define RC_HEAPDUMP_ORPHAN 0x10u      /* of the orphan world */
+#define RC_HEAPDUMP_IMMORTAL 0x20u    /* rc_immortalize'd */
+#define RC_HEAPDUMP_ROOT 0x100u       /* held from outside the heap: external > 0, or immortal */
+#define RC_HEAPDUMP_UNREACHABLE 0x200u /* not reachable from any root */
+
+/* One object of a dump. The pointers live as long as the dump. */
+typedef struct rc_heapdump_object {
+    uint64_t address;        /* the object pointer in the dumped process */
+    const char *type;        /* its type's name */
+    uint32_t type_index;     /* 0..rc_heapdump_type_count-1 */
+    uint64_t size;           /* rc_sizeof */
+    uint64_t refcount;       /* rc_refcount when dumped */
+    uint64_t external;       /* refcount minus references from dumped objects (0 when negative) */
+    unsigned flags;          /* RC_HEAPDUMP_* */
+    const rc_frame *site;    /* innermost allocation frame, NULL when untraced */
+    const uint32_t *refs;    /* the objects it references (dumped ones only), in traverse order */
+    size_t nrefs;
+} rc_heapdump_object;
+
+/* Load a dump written by rc_heap_dump. NULL with rc_last_error naming the
+ * file and the problem: cannot be opened, not a heap dump, an unknown
+ * version, a malformed or truncated file (with the line), no memory.
+ * References to objects that are not in the dump (static objects, other
+ * threads' objects) are dropped and counted (rc_heapdump_totals). */
+RC_API rc_heapdump *rc_heapdump_load(const char *path);
+RC_API void rc_heapdump_free(rc_heapdump *d); /* NULL is fine */
+
+/* Number of objects and of types; totals: bytes in objects, references
+ * between dumped objects, references to objects outside the dump. Any
+ * pointer may be NULL. */
+RC_API size_t rc_heapdump_count(const rc_heapdump *d);
+RC_API size_t rc_heapdump_type_count(const rc_heapdump *d);
+RC_API const char *rc_heapdump_type_name(const rc_heapdump *d, size_t type_index); /* NULL when out of range */
+RC_API void rc_heapdump_totals(const rc_heapdump *d, uint64_t *bytes, uint64_t *refs, uint64_t *outside_refs);
+/* Object i in *out; -1 with rc_last_error set when i is out of range. */
+RC_API int rc_heapdump_object_at(const rc_heapdump *d, size_t i, rc_heapdump_object *out);
+/* The index of the object at address, or -1 (rc_last_error set) when no
+ * dumped object starts there. */
+RC_API int64_t rc_heapdump_find(const rc_heapdump *d, uint64_t address);
+/* The objects that reference object i (each once per reference), in *out
+ * (borrowed from the dump); returns how many, or -1 with rc_last_error. */
+RC_API int64_t rc_heapdump_referrers(rc_heapdump *d, size_t i, const uint32_t **out);
+
+/* The dominator tree, computed on first use (iteratively: Cooper, Harvey
+ * and Kennedy's algorithm over a super-root whose children are the roots,
+ * then each object no root reaches, in file order, when nothing attached
+ * before reaches it). Returns 0, or -1 with rc_last_error (no memory). */
+RC_API int rc_heapdump_dominators(rc_heapdump *d);
+/* The immediate dominator of object i: an object index, -1 for the
+ * super-root, -2 with rc_last_error set for a bad i or no memory. */
+RC_API int64_t rc_heapdump_idom(rc_heapdump *d, size_t i);
+/* Bytes that would be freed with object i: its size plus the sizes of the
+ * objects it dominates. 0 with rc_last_error set for a bad i. */
+RC_API uint64_t rc_heapdump_retained(rc_heapdump *d, size_t i);
+
+/* Per-type figures. retained: bytes retained by the type's objects as a
+ * set (each object whose dominator chain holds no other object of the
+ * type counts its retained size). The _diff fields are set by
+ * rc_heapdump_compare (new minus old). */
+typedef struct rc_heapdump_type_stat {
+    const char *type; /* in the dump (for compare: in new, else in old) */
+    uint64_t count, bytes, retained;
+    int64_t count_diff, bytes_diff;
+} rc_heapdump_type_stat;
+
+/* Per-type rows, most objects first (then bytes, then name): a new array
+ * of n rows in *out, freed with rc_free. Computes the dominators. Returns
+ * n, or -1 with rc_last_error set. */
+RC_API int64_t rc_heapdump_type_stats(rc_heapdump *d, rc_heapdump_type_stat **out);
+/* Types of either dump matched by name, with new's count and bytes
+ * (retained 0) and the differences, biggest absolute byte change first
+ * (then count change, then name); types with no change are left out.
+ * Returns n, or -1 with rc_last_error set. */
+RC_API int64_t rc_heapdump_compare(const rc_heapdump *new_dump, const rc_heapdump *old_dump,
+                                   rc_heapdump_type_stat **out);
+
+/* Why is object i alive: the shortest chain of references from a root to
+ * it, root first, i last, as a new array of n indices in *out (freed with
+ * rc_free). When no root reaches i (garbage kept by a cycle), the chain
+ * starts at the unreachable object the dominator tree attached. Returns n
+ * (>= 1), or -1 with rc_last_error set. */
+RC_API int64_t rc_heapdump_chain(rc_heapdump *d, size_t i, uint32_t **out);
+
+/* ====================================================================
+ * 10. Memory over time (memory_profiler / mprof)
+ *
+ * `reclaim mprof run -- CMD` samples the resident memory of CMD and its
+ * children and passes it a channel (RECLAIM_MPROF_FD); a process linked
+ * with reclaim then sends its heap figures, a marker per collection and
+ * the markers of the scopes below, which land in the same data file on
+ * the same clock (docs/mprof.md). Without the channel every call here
+ * does nothing, cheaply. Records are sent without blocking and without
+ * allocating, from any thread; when the sampler cannot keep up they are
+ * dropped and counted.
+ * ==================================================================== */
+
+/* 1 when this process reports to `reclaim mprof run`, else 0. Set once,
+ * before main, by the library; read by RC_PROFILE_SCOPE; never write it. */
+RC_API extern int rc_profile_active;
+
+/* True while the channel is open (false also once the sampler went away). */
+RC_API bool rc_profile_is_active(void);
+
+/* Mark the beginning of a scope named name (NULL or "": "?"; the first
+ * 120 bytes are sent, control characters as '?'; name is not kept).
+ * Returns a token for rc_profile_scope_end, or 0 when not under mprof.
+ * Scopes may nest and may run on several threads at once. */
+RC_API uint64_t rc_profile_scope_begin(const char *name);
+/* Mark the end of the scope token began. 0 is ignored. */
+RC_API void rc_profile_scope_end(uint64_t token);
+
+/* RC_PROFILE_SCOPE("name"); marks the rest of the enclosing block as the
+ * scope "name": its end is marked when the block is left by return,
+ * break, goto or its closing brace (not by longjmp or exit), through GNU
+ * C's __attribute__((cleanup)), so gcc or clang is needed (other
+ * compilers: call rc_profile_scope_begin / _end). It is a declaration, so
+ * it cannot directly follow a label. Not under mprof, it costs one
+ * predicted branch at each end. */
+#if defined(__GNUC__)
+static inline void rc_profile_scope_cleanup_(uint64_t *token) {
+    if (__builtin_expect(*token != 0, 0)) rc_profile_scope_end(*token);
+}
+#define RC_PROFILE_CAT_(a, b) a##b
+#define RC_PROFILE_CAT(a, b) RC_PROFILE_CAT_(a, b)
+#define RC_PROFILE_SCOPE(name)                                                                     \
+    __attribute__((cleanup(rc_profile_scope_cleanup_), unused)) uint64_t RC_PROFILE_CAT(          \
+        rc_profile_scope_, __COUNTER__) = __builtin_expect(rc_profile_active, 0) ? rc_profile_scope_begin(name) : 0u
+#endif
 
 /* ====================================================================
  * 5. Runtime, options and shutdown

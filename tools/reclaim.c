@@ -18,6 +18,12 @@
  *       Read snapshots written by rc_snapshot_dump (docs/profiling.md):
  *       tracemalloc's statistics (tools/report.c), a flame graph and the
  *       exports (tools/flame.c); their shared parts are in tools/cli.c.
+ *   reclaim mprof run [--interval 10ms] [-o FILE] [--] COMMAND [ARGS...]
+ *   reclaim mprof plot FILE -o OUT.svg|OUT.png [--title T]
+ *       Memory over time, as memory_profiler's mprof (tools/mprof.c,
+ *       tools/mprof_plot.c; docs/mprof.md).
+ *   reclaim heap top|growth|diff|why|dot|export ...
+ *       Heap dumps written by rc_heap_dump (tools/heap.c; docs/heapdump.md).
  *   reclaim version
  *
  * The drop-in library is looked for in $RECLAIM_MALLOC_LIB, beside this
@@ -35,6 +41,8 @@
 #include <reclaim.h>
 
 #include "cli.h"
+#include "heap.h"
+#include "mprof.h"
 
 #ifndef RECLAIM_INSTALL_LIBDIR
 #define RECLAIM_INSTALL_LIBDIR "/usr/local/lib"
@@ -48,6 +56,13 @@ static void usage(FILE *out) {
             "       reclaim diff OLD NEW [--by line|file|function|traceback] [-n N]\n"
             "       reclaim flamegraph FILE -o OUT.svg\n"
             "       reclaim export FILE --collapsed|--speedscope -o OUT\n"
+            "       reclaim mprof run [--interval 10ms] [-o FILE] [--] COMMAND [ARGS...]\n"
+            "       reclaim mprof plot FILE -o OUT.svg|OUT.png [--title T]\n"
+            "       reclaim heap top FILE [-n N] [--sort count|bytes|retained]\n"
+            "       reclaim heap growth|diff OLD NEW [-n N]\n"
+            "       reclaim heap why FILE ADDR\n"
+            "       reclaim heap dot FILE ADDR [-o OUT.dot] [--depth N]\n"
+            "       reclaim heap export FILE -o OUT.heapsnapshot\n"
             "       reclaim version\n"
             "The snapshot commands also take --include GLOB and --exclude GLOB (the\n"
             "innermost frame's file); -n 0 shows every row; -o - writes to stdout.\n");
@@ -155,6 +170,7 @@ int main(int argc, char **argv) {
         int (*fn)(int, char **);
     } snapshot_commands[] = {
         {"top", cli_top}, {"diff", cli_diff}, {"flamegraph", cli_flamegraph}, {"export", cli_export},
+        {"mprof", cli_mprof}, {"heap", cli_heap},
     };
     for (size_t i = 0; i < sizeof snapshot_commands / sizeof snapshot_commands[0]; i++)
         if (strcmp(argv[1], snapshot_commands[i].name) == 0) return snapshot_commands[i].fn(argc - 2, argv + 2);

@@ -30,14 +30,21 @@ RC_INTERNAL void _rc_trace_resume(void);
 
 /* Visit every live trace and its traceback, with the tracer's tables
  * locked (so the figures are one consistent moment): fn(size, count,
- * frames, n, stack id, arg) once per traced block, where size and count
- * are what the block stands for (its size and 1 when tracing exactly; the
- * unbiased estimates when sampling). Returns false when not tracing. The
+ * frames, n, stack id, arg) once per trace in the address tables and
+ * once per traceback for the traces of the side tables, where size and
+ * count are what they stand for (sizes and block counts when tracing
+ * exactly; the unbiased estimates when sampling). The
  * frames are valid during the call only. The caller has suspended tracing
  * on its thread (fn may allocate). */
 typedef void (*rc_trace_visit)(size_t size, size_t count, const rc_tframe *frames, unsigned nframes,
                                uint32_t stack, void *arg);
-RC_INTERNAL bool _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak);
+/* Returns 1; 0 when not tracing; -1 when out of memory. */
+RC_INTERNAL int _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak);
+
+/* mprof.c: open the channel to `reclaim mprof run` when RECLAIM_MPROF_FD
+ * names one. Called once, from tracefile.c's constructor (which every
+ * program that allocates links, statically or not). */
+RC_INTERNAL void _rc_mprof_from_environment(void);
 
 /* Fork handlers (registered by the first rc_trace_start): the child keeps
  * tracing with none of the parent's traces. */

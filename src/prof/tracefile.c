@@ -46,10 +46,12 @@ static void no_alloc_hook(void *p, size_t size, rc_site *site, void *caller) {
 }
 static void no_free_hook(void *p) { (void)p; }
 static void no_object_hook(void *obj) { (void)obj; }
+static void no_side_hook(rc_arena *arena, unsigned first, unsigned n) { (void)arena, (void)first, (void)n; }
 void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller) = no_alloc_hook;
 void (*_rc_trace_free_hook)(void *p) = no_free_hook;
 void (*_rc_object_new_hook)(void *obj) = no_object_hook;
 void (*_rc_object_free_hook)(void *obj) = no_object_hook;
+void (*_rc_arena_side_hook)(rc_arena *arena, unsigned first, unsigned n) = no_side_hook;
 
 static pid_t parent_pid;
 static sem_t signal_sem;
@@ -120,6 +122,7 @@ static void start_signal_thread(int sig) {
 }
 
 __attribute__((constructor)) static void trace_from_environment(void) {
+    _rc_mprof_from_environment(); /* here, so that a static link always has it too */
     int64_t frames = _rc_option(RC_OPT_TRACEMALLOC);
     const char *path = _rc_option_path(RC_OPT_TRACE_FILE);
     if (frames <= 0) return;

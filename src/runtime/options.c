@@ -36,6 +36,11 @@ static const char *const signal_choices[] = {"usr2", "usr1", "none", NULL};
 static const char *const gc_debug_names[] = {"stats", "collectable", "uncollectable", "saveall", "leak", NULL};
 static const int64_t gc_debug_values[] = {RC_GC_DEBUG_STATS, RC_GC_DEBUG_COLLECTABLE, RC_GC_DEBUG_UNCOLLECTABLE,
                                           RC_GC_DEBUG_SAVEALL, RC_GC_DEBUG_LEAK};
+/* RECLAIM_LEAKCHECK: a switch, or "error" (report, and exit status 1) */
+static const char *const leakcheck_names[] = {"1", "yes", "on", "true", "0", "no", "off", "false", "error", NULL};
+static const int64_t leakcheck_values[] = {RC_LEAKCHECK_REPORT, RC_LEAKCHECK_REPORT, RC_LEAKCHECK_REPORT,
+                                           RC_LEAKCHECK_REPORT, 0, 0, 0, 0,
+                                           RC_LEAKCHECK_REPORT | RC_LEAKCHECK_ERROR};
 
 static const option_desc table[RC_OPT_COUNT] = {
     [RC_OPT_MALLOC] = {"RECLAIM_MALLOC", KIND_CHOICE, RC_MALLOC_DEFAULT, 0, malloc_choices, NULL,
@@ -59,8 +64,9 @@ static const option_desc table[RC_OPT_COUNT] = {
     [RC_OPT_GC_DEBUG] = {"RECLAIM_GC_DEBUG", KIND_FLAGS, 0, 0, gc_debug_names, gc_debug_values,
                          "a comma-separated list of stats, collectable, uncollectable, saveall, leak",
                          "the collector's debug flags (rc_gc_set_debug)"},
-    [RC_OPT_LEAKCHECK] = {"RECLAIM_LEAKCHECK", KIND_SWITCH, 0, 1, NULL, NULL, "1/0, yes/no, on/off or true/false",
-                          "print the objects still alive, by type, at exit"},
+    [RC_OPT_LEAKCHECK] = {"RECLAIM_LEAKCHECK", KIND_FLAGS, 0, 0, leakcheck_names, leakcheck_values,
+                          "1/0, yes/no, on/off, true/false, or error",
+                          "print the objects still alive at exit (error: and exit with status 1 if any)"},
     [RC_OPT_TRACEMALLOC] = {"RECLAIM_TRACEMALLOC", KIND_COUNT, 0, RC_TRACE_MAX_FRAMES, NULL, NULL,
                             "a count of frames from 0 (off) to 64",
                             "start allocation tracing at start-up with tracebacks of this many frames"},
@@ -68,6 +74,12 @@ static const option_desc table[RC_OPT_COUNT] = {
                            "write a snapshot of the traces there at exit (and on the trace signal)"},
     [RC_OPT_TRACE_SIGNAL] = {"RECLAIM_TRACE_SIGNAL", KIND_CHOICE, 0, 0, signal_choices, NULL, "usr2, usr1 or none",
                              "the signal that writes a snapshot on demand while tracing to RECLAIM_TRACE_FILE"},
+    [RC_OPT_MPROF_FD] = {"RECLAIM_MPROF_FD", KIND_COUNT, -1, 1048576, NULL, NULL,
+                         "a file descriptor number from 0 to 1048576",
+                         "the socket `reclaim mprof run` passes: send heap, collection and scope records there"},
+    [RC_OPT_MPROF_INTERVAL] = {"RECLAIM_MPROF_INTERVAL", KIND_MS, 10, 10000, NULL, NULL,
+                               "milliseconds from 1 to 10000, e.g. 10 or 10ms",
+                               "with RECLAIM_MPROF_FD: time between two heap records"},
 };
 
 static int64_t values[RC_OPT_COUNT];

@@ -345,10 +345,22 @@ enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM =
  * caller's). The hook pointers are never NULL (no-ops until a watcher
  * sets them); each hook tests its own bit. The hooks never allocate
  * through the hooked paths. */
-enum { RC_HOOK_TRACE = 1, RC_HOOK_OBJECTS = 2 };
+enum { RC_HOOK_TRACE = 1, RC_HOOK_OBJECTS = 2, RC_HOOK_LINES = 4 };
 RC_INTERNAL extern _Atomic(int) _rc_trace_on;
 RC_INTERNAL extern void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
 RC_INTERNAL extern void (*_rc_trace_free_hook)(void *p);
+/* The per-line profiler's hooks (RC_HOOK_LINES), called by the tracer's
+ * hooks above with the same arguments (before the tracer's own work, and
+ * whether or not the tracer is on); no-ops until set. */
+RC_INTERNAL extern void (*_rc_line_alloc_hook)(void *p, size_t size, void *caller);
+RC_INTERNAL extern void (*_rc_line_free_hook)(void *p);
+
+/* The user's call site of the library function this thread is in, for
+ * allocations the library makes on the user's behalf (a list's items, a
+ * dict's table): set by RC_USER_FRAME (src/internal/types.h) at the entry
+ * of the outermost such function while any hook is on, NULL otherwise.
+ * The tracer takes it as frame 0 of the allocations made inside. */
+RC_INTERNAL extern __thread void *_rc_user_ra __attribute__((tls_model("initial-exec")));
 #define RC_TRACING() RC_UNLIKELY(atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) != 0)
 
 /* The core allocator (no mode dispatch): used by the public functions in

@@ -41,6 +41,11 @@ typedef void (*rc_trace_visit)(size_t size, size_t count, const rc_tframe *frame
 /* Returns 1; 0 when not tracing; -1 when out of memory. */
 RC_INTERNAL int _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak);
 
+/* Install the heap's and the object layer's allocation hooks (trace.c's,
+ * which also call the per-line profiler's when RC_HOOK_LINES is set).
+ * Idempotent; call before setting a hook bit. */
+RC_INTERNAL void _rc_trace_hooks_install(void);
+
 /* mprof.c: open the channel to `reclaim mprof run` when RECLAIM_MPROF_FD
  * names one. Called once, from tracefile.c's constructor (which every
  * program that allocates links, statically or not). */

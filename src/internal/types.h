@@ -29,6 +29,21 @@
 #include "object.h"
 #include "runtime.h"
 
+/* RC_USER_FRAME(); at the top of a public function of src/types that may
+ * allocate (directly or through what it calls): while any hook is on, the
+ * outermost such function on the thread notes its caller's return address
+ * in _rc_user_ra (src/internal/heap.h), which the tracer records as frame
+ * 0 of the allocations made inside (the user's call site, not the line of
+ * src/types that allocates), and clears it on the way out. Off, it costs
+ * a load and a predicted branch. gcc and clang (cleanup attribute), like
+ * the rest of the library. */
+static inline void _rc_user_frame_leave(const bool *set) {
+    if (RC_UNLIKELY(*set)) _rc_user_ra = NULL;
+}
+#define RC_USER_FRAME()                                                                                  \
+    __attribute__((cleanup(_rc_user_frame_leave), unused)) const bool rc_user_frame_ =                 \
+        RC_TRACING() && !_rc_user_ra ? (_rc_user_ra = __builtin_return_address(0), true) : false
+
 /* ====================================================================
  * object.c: dispatch (rc_repr, rc_hash, rc_equal, rc_compare, rc_len,
  * rc_contains, rc_iter, rc_next), argument checks, the string builder

@@ -64,10 +64,13 @@
  * traces (a new epoch makes every mark read as clear; tracefile.c names
  * its snapshot file after its pid).
  *
- * Lock order: control_lock, the 32 shard locks, stacks_lock, then the
- * heap's arena lock, then spare_lock. The hooks take at most one of them
- * at a time; they allocate (the traceback table) holding stacks_lock
- * only, and map side-table chunks from the OS holding spare_lock only.
+ * Lock order: control_lock, the 32 shard locks, stacks_lock, spare_lock,
+ * then the heap's arena lock (the fork handlers take them in that order:
+ * the tracer's registered last, so they run first). The hooks take at
+ * most one of them at a time; they allocate (the traceback table) holding
+ * stacks_lock only, and map side-table chunks from the OS holding
+ * spare_lock only. The heap calls side_release under its arena lock: it
+ * takes no lock.
  *
  * The tracer's own memory comes from the heap (as everything's does), with
  * tracing suspended on the allocating thread, so it never traces itself.
@@ -484,6 +487,11 @@ static inline size_t side_size(unsigned cls) { return (size_t)_rc_class_blocks[c
  * spread over small pages) would wait twice as long. */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *spare[RC_SMALL_CLASSES];
+/* Tables the heap gave back (side_release runs under the arena lock, so it
+ * takes no lock of ours): a lock-free list of tagged table words, each
+ * table's first word the next one's; drained into the spares under
+ * spare_lock (whole, by one exchange: no ABA). */
+static _Atomic(uintptr_t) returned;
 static char *side_chunk, *side_chunk_end;
 static _Atomic(size_t) side_bytes; /* every chunk mapped, for the overhead */
 #define SIDE_CHUNK ((size_t)2 << 20)
@@ -517,6 +525,12 @@ static inline uint32_t block_index(uintptr_t key, unsigned cls) {
 static RC_NOINLINE uintptr_t side_make(_Atomic(uintptr_t) *slot, unsigned cls) {
     size_t bytes = side_size(cls);
     pthread_mutex_lock(&spare_lock);
+    for (uintptr_t l = atomic_exchange(&returned, 0); l;) {
+        uintptr_t next = *(uintptr_t *)side_ids(l);
+        *(void **)side_ids(l) = spare[side_class(l)];
+        spare[side_class(l)] = side_ids(l);
+        l = next;
+    }
     void *t = spare[cls];
     bool reused = t != NULL;
     if (reused) spare[cls] = *(void **)t;
@@ -557,21 +571,22 @@ static inline bool in_small_pool(uintptr_t key) {
 }
 
 /* The heap gives pools first..first+n-1 of arena a new span, or unmaps
- * the arena (its lock held): their tables become spares. */
+ * the arena (its lock held): their tables go to the returned list (no
+ * block of those pools lives, so no hook writes them). */
 static void side_release(rc_arena *a, unsigned first, unsigned n) {
-    pthread_mutex_lock(&spare_lock);
     for (unsigned i = first; i < first + n; i++) {
         uintptr_t v = atomic_load_explicit(&a->side[i], memory_order_relaxed);
         if (!v) continue;
         atomic_store_explicit(&a->side[i], 0, memory_order_relaxed);
-        *(void **)side_ids(v) = spare[side_class(v)];
-        spare[side_class(v)] = side_ids(v);
+        uintptr_t head = atomic_load_explicit(&returned, memory_order_relaxed);
+        do *(uintptr_t *)side_ids(v) = head;
+        while (!atomic_compare_exchange_weak_explicit(&returned, &head, v, memory_order_release,
+                                                      memory_order_relaxed));
     }
-    pthread_mutex_unlock(&spare_lock);
 }
 
-/* Every pool in use with a table (arena lock and spare_lock held):
- * fn(pool, its table word). */
+/* Every pool in use with a table (arena lock held: tables go only under
+ * it): fn(pool, its table word). */
 typedef void (*side_visit)(const rc_pool *pool, uintptr_t v, void *arg);
 typedef struct side_walk_ctx {
     side_visit fn;
@@ -588,9 +603,7 @@ static void side_walk_pool(rc_pool *pool, void *arg) {
 static void side_walk(side_visit fn, void *arg) {
     side_walk_ctx c = {fn, arg};
     pthread_mutex_lock(&_rc_arena_lock);
-    pthread_mutex_lock(&spare_lock);
     _rc_arena_walk_locked(side_walk_pool, &c);
-    pthread_mutex_unlock(&spare_lock);
     pthread_mutex_unlock(&_rc_arena_lock);
 }
 
@@ -676,7 +689,13 @@ static RC_NOINLINE void trace_sampled(void *p, size_t size, rc_site *site, void 
 }
 
 static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
-    if (RC_UNLIKELY(tl.suspended) || !tracing()) return;
+    int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
+    if (RC_UNLIKELY(tl.suspended)) return;
+    if (RC_UNLIKELY(on & RC_HOOK_LINES)) _rc_line_alloc_hook(p, size, _rc_user_ra ? _rc_user_ra : caller);
+    if (!(on & RC_HOOK_TRACE)) return;
+    /* an allocation the library makes for the user (a container's): the
+     * user's call site is frame 0 */
+    if (!site && RC_UNLIKELY(_rc_user_ra != NULL)) caller = _rc_user_ra;
     size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
     if (mean) {
         if (RC_LIKELY(!sample_due(size))) return;
@@ -711,7 +730,10 @@ static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
 }
 
 static void trace_free(void *p) {
-    if (RC_UNLIKELY(tl.suspended) || !tracing()) return;
+    int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
+    if (RC_UNLIKELY(tl.suspended)) return;
+    if (RC_UNLIKELY(on & RC_HOOK_LINES)) _rc_line_free_hook(p);
+    if (!(on & RC_HOOK_TRACE)) return;
     uintptr_t key = (uintptr_t)p;
     if (atomic_load_explicit(&sample_mean, memory_order_relaxed)) {
         if (atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) == 0) return;
@@ -743,6 +765,12 @@ static void trace_free(void *p) {
 
 /* {==== control ==== */
 
+void _rc_trace_hooks_install(void) {
+    _rc_trace_alloc_hook = trace_alloc;
+    _rc_trace_free_hook = trace_free;
+    _rc_arena_side_hook = side_release;
+}
+
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static void fork_register(void) {
     pthread_atfork(_rc_trace_fork_prepare, _rc_trace_fork_parent, _rc_trace_fork_child);
@@ -766,9 +794,7 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
     pthread_mutex_lock(&control_lock);
     atomic_store(&sample_mean, mean);
     atomic_store(&nframes_now, nframes);
-    _rc_trace_alloc_hook = trace_alloc;
-    _rc_trace_free_hook = trace_free;
-    _rc_arena_side_hook = side_release;
+    _rc_trace_hooks_install();
     atomic_fetch_or(&_rc_trace_on, RC_HOOK_TRACE);
     pthread_mutex_unlock(&control_lock);
     return 0;

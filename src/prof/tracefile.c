@@ -52,6 +52,10 @@ void (*_rc_trace_free_hook)(void *p) = no_free_hook;
 void (*_rc_object_new_hook)(void *obj) = no_object_hook;
 void (*_rc_object_free_hook)(void *obj) = no_object_hook;
 void (*_rc_arena_side_hook)(rc_arena *arena, unsigned first, unsigned n) = no_side_hook;
+static void no_line_alloc_hook(void *p, size_t size, void *caller) { (void)p, (void)size, (void)caller; }
+void (*_rc_line_alloc_hook)(void *p, size_t size, void *caller) = no_line_alloc_hook;
+void (*_rc_line_free_hook)(void *p) = no_free_hook;
+__thread void *_rc_user_ra __attribute__((tls_model("initial-exec")));
 
 static pid_t parent_pid;
 static sem_t signal_sem;

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh gcc clang make cmake libcmocka-dev pkg-config libclang-rt-14-dev \
-  python3 sqlite3 git tar coreutils valgrind libdw-dev libxml2-utils graphviz librsvg2-bin
+  python3 sqlite3 git tar coreutils valgrind libdw-dev libxml2-utils graphviz librsvg2-bin libunwind8 chromium
 jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
 

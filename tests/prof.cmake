@@ -24,3 +24,13 @@ add_dependencies(test_symbols test_symbols_plugin)
 # without libdw.
 target_compile_options(test_trace PRIVATE -g -fno-omit-frame-pointer -fno-optimize-sibling-calls)
 set_target_properties(test_trace PROPERTIES ENABLE_EXPORTS ON)
+
+# test_unwind: tracebacks through functions built without frame pointers
+# (unwind_nofp.c, built here with -fomit-frame-pointer and -mno-red-zone:
+# one of them calls through inline assembly), found by libunwind.
+reclaim_test(test_unwind SOURCES test_unwind.c unwind_nofp.c)
+target_compile_options(test_unwind PRIVATE -g)
+set_source_files_properties(unwind_nofp.c PROPERTIES COMPILE_OPTIONS "-O2;-fomit-frame-pointer;-mno-red-zone")
+target_compile_options(test_unwind PRIVATE -fno-omit-frame-pointer)
+target_link_libraries(test_unwind PRIVATE ${CMAKE_DL_LIBS})
+set_target_properties(test_unwind PROPERTIES ENABLE_EXPORTS ON)

@@ -36,8 +36,10 @@ typedef enum rc_option_id {
     RC_OPT_TRACEMALLOC,   /* RECLAIM_TRACEMALLOC: frames to trace from start-up (0: off) */
     RC_OPT_TRACE_FILE,    /* RECLAIM_TRACE_FILE: snapshot path (_rc_option_path) */
     RC_OPT_TRACE_SIGNAL,  /* RECLAIM_TRACE_SIGNAL: RC_TRACE_SIG_* */
+    RC_OPT_TRACE_UNWIND,  /* RECLAIM_TRACE_UNWIND: RC_TRACE_UNWIND_* */
     RC_OPT_MPROF_FD,      /* RECLAIM_MPROF_FD: the channel to `reclaim mprof run` (-1: none) */
     RC_OPT_MPROF_INTERVAL, /* RECLAIM_MPROF_INTERVAL: ms between heap records on that channel */
+    RC_OPT_PROFILE_OUT,   /* RECLAIM_PROFILE_OUT: file the RC_PROFILE_FUNCTION tables go to (_rc_option_path) */
     RC_OPT_COUNT
 } rc_option_id;
 
@@ -46,6 +48,10 @@ typedef enum rc_option_id {
 
 /* Values of RC_OPT_TRACE_SIGNAL. */
 enum { RC_TRACE_SIG_USR2 = 0, RC_TRACE_SIG_USR1 = 1, RC_TRACE_SIG_NONE = 2 };
+
+/* Values of RC_OPT_TRACE_UNWIND: frame pointers, falling back to
+ * libunwind when the chain breaks; frame pointers only; libunwind only. */
+enum { RC_TRACE_UNWIND_AUTO = 0, RC_TRACE_UNWIND_FP = 1, RC_TRACE_UNWIND_LIBUNWIND = 2 };
 
 /* Bits of RC_OPT_LEAKCHECK: report at exit; also exit with status 1. */
 enum { RC_LEAKCHECK_REPORT = 1, RC_LEAKCHECK_ERROR = 2 };

@@ -76,9 +76,12 @@
  * tracing suspended on the allocating thread, so it never traces itself.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal/object.h"
@@ -220,23 +223,85 @@ static void stack_bounds(void) {
     pthread_attr_destroy(&attr);
 }
 
+static bool in_libc(uintptr_t ret);
+
 /* Return addresses from the frame-pointer chain, starting at frame fp:
  * those after caller (which is frame 0, the entry point's return address)
- * go into out[0..max). Returns how many. */
-static unsigned walk(uintptr_t fp, uintptr_t caller, rc_tframe *out, unsigned max) {
+ * go into out[0..max). Returns how many; *broken tells whether the chain
+ * broke (a frame pointer outside the stack, or going down it) before max
+ * frames, rather than ending where it should: at a zero frame pointer (the
+ * outermost frame) or in the C library (whose start-up code, built
+ * without frame pointers, is where a program's own chain runs out). */
+static unsigned walk(uintptr_t fp, uintptr_t caller, rc_tframe *out, unsigned max, bool *broken) {
     if (!tl.stack_hi) stack_bounds();
     unsigned n = 0;
     bool found = false;
+    *broken = false;
     for (unsigned depth = 0; depth < 8 + RC_TRACE_MAX_FRAMES && n < max; depth++) {
-        if (fp < tl.stack_lo || fp + 2 * sizeof(uintptr_t) > tl.stack_hi || (fp & 7)) break;
+        if (fp < tl.stack_lo || fp + 2 * sizeof(uintptr_t) > tl.stack_hi || (fp & 7)) {
+            *broken = n == 0 || !in_libc(out[n - 1]);
+            break;
+        }
         const uintptr_t *frame = (const uintptr_t *)fp;
         uintptr_t ret = frame[1], next = frame[0];
         if (found) out[n++] = ret;
         else if (ret == caller) found = true;
         else if (depth >= 8) break; /* the entry point is never this far */
-        if (next <= fp) break; /* the chain must go up the stack */
+        if (next <= fp) {
+            *broken = next != 0 && (n == 0 || !in_libc(out[n - 1]));
+            break;
+        }
         fp = next;
     }
+    if (!found) *broken = true;
+    return n;
+}
+
+/* libunwind, loaded when tracing with more than one frame starts (never
+ * from a hook: dlopen allocates and takes the loader's locks): its
+ * unw_backtrace reads the unwind tables (.eh_frame) of code built without
+ * frame pointers. Not linked: a program gets it only when it is installed
+ * (Debian's libunwind8) and tracing asks for it. */
+typedef int (*unw_backtrace_fn)(void **buffer, int size);
+static _Atomic(unw_backtrace_fn) unwinder;
+static _Atomic(int) unwind_mode; /* RC_TRACE_UNWIND_* */
+
+static void unwinder_load(void) {
+    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return;
+    unw_backtrace_fn fn;
+    *(void **)&fn = dlsym(lib, "unw_backtrace");
+    if (fn) atomic_store(&unwinder, fn);
+}
+
+/* The text of the C library, where a frame-pointer chain may end. */
+static uintptr_t libc_lo, libc_hi;
+static int libc_range(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size, (void)arg;
+    uintptr_t probe = (uintptr_t)&abort;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (probe >= lo && probe < hi) {
+            libc_lo = lo;
+            libc_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static bool in_libc(uintptr_t ret) { return ret >= libc_lo && ret < libc_hi; }
+
+/* Return addresses after caller from libunwind, into out[0..max). */
+static unsigned unwind(unw_backtrace_fn fn, uintptr_t caller, rc_tframe *out, unsigned max) {
+    void *buf[RC_TRACE_MAX_FRAMES + 24];
+    int got = fn(buf, (int)(sizeof buf / sizeof buf[0]));
+    int i = 0;
+    while (i < got && (uintptr_t)buf[i] != caller) i++;
+    unsigned n = 0;
+    for (i++; i < got && n < max; i++) out[n++] = (uintptr_t)buf[i];
     return n;
 }
 
@@ -663,7 +728,21 @@ static RC_NOINLINE uint32_t capture(rc_site *site, void *caller) {
     unsigned want = atomic_load_explicit(&nframes_now, memory_order_relaxed);
     frames[0] = site ? ((uintptr_t)site | RC_TFRAME_SITE) : (uintptr_t)caller;
     unsigned n = 1;
-    if (want > 1) n += walk((uintptr_t)__builtin_frame_address(0), (uintptr_t)caller, frames + 1, want - 1);
+    if (want > 1) {
+        int mode = atomic_load_explicit(&unwind_mode, memory_order_relaxed);
+        unw_backtrace_fn unw = atomic_load_explicit(&unwinder, memory_order_relaxed);
+        bool broken = true;
+        if (mode != RC_TRACE_UNWIND_LIBUNWIND || !unw)
+            n += walk((uintptr_t)__builtin_frame_address(0), (uintptr_t)caller, frames + 1, want - 1, &broken);
+        if (broken && unw && mode != RC_TRACE_UNWIND_FP) {
+            rc_tframe more[RC_TRACE_MAX_FRAMES];
+            unsigned m = unwind(unw, (uintptr_t)caller, more, want - 1);
+            if (m + 1 > n) {
+                memcpy(frames + 1, more, m * sizeof *more);
+                n = m + 1;
+            }
+        }
+    }
     return stack_id(frames, n);
 }
 
@@ -773,6 +852,7 @@ void _rc_trace_hooks_install(void) {
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static void fork_register(void) {
+    dl_iterate_phdr(libc_range, NULL);
     pthread_atfork(_rc_trace_fork_prepare, _rc_trace_fork_parent, _rc_trace_fork_child);
 }
 
@@ -790,6 +870,15 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
         return -1;
     }
     pthread_once(&fork_once, fork_register);
+    if (nframes > 1) {
+        static pthread_once_t unwinder_once = PTHREAD_ONCE_INIT;
+        atomic_store(&unwind_mode, (int)_rc_option(RC_OPT_TRACE_UNWIND));
+        if (atomic_load(&unwind_mode) != RC_TRACE_UNWIND_FP) {
+            _rc_trace_suspend(); /* the loader's allocations are not the program's */
+            pthread_once(&unwinder_once, unwinder_load);
+            _rc_trace_resume();
+        }
+    }
     if (rc_trace_is_tracing() && atomic_load(&sample_mean) != mean) rc_trace_stop();
     pthread_mutex_lock(&control_lock);
     atomic_store(&sample_mean, mean);

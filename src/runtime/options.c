@@ -33,6 +33,7 @@ typedef struct option_desc {
 
 static const char *const malloc_choices[] = {"default", "debug", "malloc", NULL};
 static const char *const signal_choices[] = {"usr2", "usr1", "none", NULL};
+static const char *const unwind_choices[] = {"auto", "fp", "libunwind", NULL};
 static const char *const gc_debug_names[] = {"stats", "collectable", "uncollectable", "saveall", "leak", NULL};
 static const int64_t gc_debug_values[] = {RC_GC_DEBUG_STATS, RC_GC_DEBUG_COLLECTABLE, RC_GC_DEBUG_UNCOLLECTABLE,
                                           RC_GC_DEBUG_SAVEALL, RC_GC_DEBUG_LEAK};
@@ -74,12 +75,17 @@ static const option_desc table[RC_OPT_COUNT] = {
                            "write a snapshot of the traces there at exit (and on the trace signal)"},
     [RC_OPT_TRACE_SIGNAL] = {"RECLAIM_TRACE_SIGNAL", KIND_CHOICE, 0, 0, signal_choices, NULL, "usr2, usr1 or none",
                              "the signal that writes a snapshot on demand while tracing to RECLAIM_TRACE_FILE"},
+    [RC_OPT_TRACE_UNWIND] = {"RECLAIM_TRACE_UNWIND", KIND_CHOICE, 0, 0, unwind_choices, NULL, "auto, fp or libunwind",
+                             "how tracebacks of more than one frame are taken: frame pointers, falling back to "
+                             "libunwind where the chain breaks (auto), or one of the two alone"},
     [RC_OPT_MPROF_FD] = {"RECLAIM_MPROF_FD", KIND_COUNT, -1, 1048576, NULL, NULL,
                          "a file descriptor number from 0 to 1048576",
                          "the socket `reclaim mprof run` passes: send heap, collection and scope records there"},
     [RC_OPT_MPROF_INTERVAL] = {"RECLAIM_MPROF_INTERVAL", KIND_MS, 10, 10000, NULL, NULL,
                                "milliseconds from 1 to 10000, e.g. 10 or 10ms",
                                "with RECLAIM_MPROF_FD: time between two heap records"},
+    [RC_OPT_PROFILE_OUT] = {"RECLAIM_PROFILE_OUT", KIND_PATH, 0, 0, NULL, NULL, "a file path",
+                            "append the RC_PROFILE_FUNCTION tables to the file instead of stderr"},
 };
 
 static int64_t values[RC_OPT_COUNT];

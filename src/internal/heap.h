@@ -345,7 +345,7 @@ enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM =
  * caller's). The hook pointers are never NULL (no-ops until a watcher
  * sets them); each hook tests its own bit. The hooks never allocate
  * through the hooked paths. */
-enum { RC_HOOK_TRACE = 1, RC_HOOK_OBJECTS = 2, RC_HOOK_LINES = 4 };
+enum { RC_HOOK_TRACE = 1, RC_HOOK_OBJECTS = 2, RC_HOOK_LINES = 4, RC_HOOK_SAMPLED = 8 /* with TRACE: sampling */ };
 RC_INTERNAL extern _Atomic(int) _rc_trace_on;
 RC_INTERNAL extern void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
 RC_INTERNAL extern void (*_rc_trace_free_hook)(void *p);

@@ -201,11 +201,10 @@ void _rc_trace_resume(void) { tl.suspended--; }
 
 static uint64_t hash_frames(const rc_tframe *f, unsigned n) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (unsigned i = 0; i < n; i++) {
-        h ^= f[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
+    for (unsigned i = 0; i < n; i++) h = (h ^ f[i]) * 0xff51afd7ed558ccdull + (h >> 29);
+    h ^= h >> 32;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
     return h ? h : 1;
 }
 
@@ -234,26 +233,41 @@ static bool in_libc(uintptr_t ret);
  * without frame pointers, is where a program's own chain runs out). */
 static unsigned walk(uintptr_t fp, uintptr_t caller, rc_tframe *out, unsigned max, bool *broken) {
     if (!tl.stack_hi) stack_bounds();
-    unsigned n = 0;
-    bool found = false;
-    *broken = false;
-    for (unsigned depth = 0; depth < 8 + RC_TRACE_MAX_FRAMES && n < max; depth++) {
-        if (fp < tl.stack_lo || fp + 2 * sizeof(uintptr_t) > tl.stack_hi || (fp & 7)) {
-            *broken = n == 0 || !in_libc(out[n - 1]);
+    const uintptr_t lo = tl.stack_lo, hi = tl.stack_hi - 2 * sizeof(uintptr_t);
+    *broken = true;
+    /* up to the entry point's frame, found by its return address */
+    for (unsigned depth = 0;; depth++) {
+        if (fp < lo || fp > hi || (fp & 7) || depth >= 8) return 0; /* the entry point is never this far */
+        const uintptr_t *frame = (const uintptr_t *)fp;
+        uintptr_t next = frame[0];
+        if (frame[1] == caller) {
+            if (next <= fp) {
+                *broken = next != 0;
+                return 0;
+            }
+            fp = next;
             break;
         }
+        if (next <= fp) return 0;
+        fp = next;
+    }
+    /* then the frames beyond it */
+    unsigned n = 0;
+    while (n < max) {
+        if (fp < lo || fp > hi || (fp & 7)) {
+            *broken = n == 0 || !in_libc(out[n - 1]);
+            return n;
+        }
         const uintptr_t *frame = (const uintptr_t *)fp;
-        uintptr_t ret = frame[1], next = frame[0];
-        if (found) out[n++] = ret;
-        else if (ret == caller) found = true;
-        else if (depth >= 8) break; /* the entry point is never this far */
+        uintptr_t next = frame[0];
+        out[n++] = frame[1];
         if (next <= fp) {
-            *broken = next != 0 && (n == 0 || !in_libc(out[n - 1]));
-            break;
+            *broken = next != 0 && !in_libc(out[n - 1]);
+            return n;
         }
         fp = next;
     }
-    if (!found) *broken = true;
+    *broken = false;
     return n;
 }
 
@@ -380,15 +394,17 @@ static uint32_t stack_id(const rc_tframe *frames, unsigned n) {
     uint64_t hash = hash_frames(frames, n);
     uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
     cache_slot *c = &cache[(hash >> 7) & (CACHE_SLOTS - 1)];
-    if (c->hash == hash && c->epoch == ep && c->rec->n == n &&
+    if (c->hash == hash && c->epoch == ep && c->rec && c->rec->n == n &&
         (n == 1 ? c->rec->frames[0] == frames[0] : memcmp(c->rec->frames, frames, n * sizeof *frames) == 0))
         return c->id;
+    tl.suspended++; /* interning allocates */
     pthread_mutex_lock(&stacks_lock);
     stack_rec *rec = NULL;
     uint32_t id = 0;
     if (tracing()) id = intern_locked(frames, n, hash, &rec);
     ep = atomic_load_explicit(&epoch, memory_order_relaxed);
     pthread_mutex_unlock(&stacks_lock);
+    tl.suspended--;
     if (id) *c = (cache_slot){hash, ep, rec, id};
     return id;
 }
@@ -413,7 +429,9 @@ static inline shard *shard_of(uintptr_t key, size_t *home) {
 
 static bool shard_grow(shard *s) {
     size_t cap = s->cap ? s->cap * 2 : 256;
+    tl.suspended++;
     trace_entry *slots = rc_calloc(cap, sizeof *slots);
+    tl.suspended--;
     if (!slots) return false;
     for (size_t i = 0; i < s->cap; i++) {
         trace_entry *e = &s->slots[i];
@@ -424,7 +442,9 @@ static bool shard_grow(shard *s) {
         while (slots[j].key) j = (j + 1) & (cap - 1);
         slots[j] = *e;
     }
+    tl.suspended++;
     rc_free(s->slots);
+    tl.suspended--;
     s->slots = slots;
     s->cap = cap;
     return true;
@@ -721,8 +741,8 @@ static void table_remove(uintptr_t key, bool sampling) {
 }
 
 /* The traceback id of this allocation: frame 0 is the site (or the entry
- * point's return address), then the frame-pointer walk. 0 when out of
- * memory. */
+ * point's return address), then the frame-pointer walk, or libunwind. 0
+ * when out of memory. */
 static RC_NOINLINE uint32_t capture(rc_site *site, void *caller) {
     rc_tframe frames[RC_TRACE_MAX_FRAMES];
     unsigned want = atomic_load_explicit(&nframes_now, memory_order_relaxed);
@@ -736,7 +756,9 @@ static RC_NOINLINE uint32_t capture(rc_site *site, void *caller) {
             n += walk((uintptr_t)__builtin_frame_address(0), (uintptr_t)caller, frames + 1, want - 1, &broken);
         if (broken && unw && mode != RC_TRACE_UNWIND_FP) {
             rc_tframe more[RC_TRACE_MAX_FRAMES];
+            tl.suspended++; /* libunwind may allocate */
             unsigned m = unwind(unw, (uintptr_t)caller, more, want - 1);
+            tl.suspended--;
             if (m + 1 > n) {
                 memcpy(frames + 1, more, m * sizeof *more);
                 n = m + 1;
@@ -746,99 +768,160 @@ static RC_NOINLINE uint32_t capture(rc_site *site, void *caller) {
     return stack_id(frames, n);
 }
 
+/* A one-frame traceback's frame. */
+static inline rc_tframe frame0(rc_site *site, void *caller) {
+    return site ? ((uintptr_t)site | RC_TFRAME_SITE) : (uintptr_t)caller;
+}
+
 /* The id of a one-frame traceback, through this thread's cache without
  * hashing (the common case of call sites). */
-static inline uint32_t capture1(rc_site *site, void *caller) {
-    rc_tframe f = site ? ((uintptr_t)site | RC_TFRAME_SITE) : (uintptr_t)caller;
+static inline uint32_t capture1(rc_tframe f) {
     uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
     cache_slot *c = &cache[(f >> 4) & (CACHE_SLOTS - 1)];
-    if (RC_LIKELY(c->hash == f && c->epoch == ep)) return c->id;
+    if (RC_LIKELY(c->hash == f && c->epoch == ep && !c->rec)) return c->id;
     uint32_t id = stack_id(&f, 1);
     if (id) *c = (cache_slot){f, ep, NULL, id};
     return id;
 }
 
+/* Trace block key, just allocated by this thread, exactly: in its pool's
+ * side table when it is a small block (the table made on first use),
+ * else in the address tables. */
+static RC_NOINLINE void record_slow(uintptr_t key, size_t size, uint32_t id, unsigned cls);
+static inline void record(uintptr_t key, size_t size, uint32_t id) {
+    if (_rc_is_arena(key)) {
+        const rc_pool *pool = _rc_pool_desc(key);
+        unsigned cls = pool->cls;
+        if (pool->state == RC_POOL_USED && cls < RC_SMALL_CLASSES) {
+            uintptr_t v = atomic_load_explicit(side_slot(key), memory_order_acquire);
+            /* a table of another class cannot be there: the heap drops it
+             * when the pool starts a new span */
+            if (RC_UNLIKELY(!v)) {
+                record_slow(key, size, id, cls);
+                return;
+            }
+            /* Written, not read: every free of a traced block clears its
+             * mark (a stop, a fork and the epoch make the others read as
+             * clear), so a block just allocated has no trace to replace,
+             * and stores that miss the cache do not wait. */
+            uint32_t csize = _rc_class_size[cls], bi = block_index(key, cls);
+            atomic_store_explicit(&side_ids(v)[bi], id, memory_order_relaxed);
+            if (RC_LIKELY(size <= csize && csize - size < MARK_ELSEWHERE)) {
+                uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+                atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, (uint32_t)(csize - size)),
+                                      memory_order_relaxed);
+                add_traced(size);
+                return;
+            }
+            uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+            atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, MARK_ELSEWHERE), memory_order_relaxed);
+        }
+    }
+    table_add(key, size, id, 1, false);
+}
+
+static RC_NOINLINE void record_slow(uintptr_t key, size_t size, uint32_t id, unsigned cls) {
+    if (side_make(side_slot(key), cls)) record(key, size, id);
+    /* else no memory for the table: the block goes untraced */
+}
+
 static RC_NOINLINE void trace_sampled(void *p, size_t size, rc_site *site, void *caller, size_t mean) {
     uint32_t count = 1;
     if (!sampled(mean, size, &size, &count)) return;
-    tl.suspended++;
     uint32_t id = capture(site, caller);
     if (id) table_add((uintptr_t)p, size, id, count, true);
-    tl.suspended--;
+}
+
+/* Every case but the common one (exact tracing, one frame, a known
+ * traceback): the per-line profiler's hook, sampling, deeper tracebacks,
+ * a traceback not in this thread's cache. */
+static RC_NOINLINE void trace_alloc_general(void *p, size_t size, rc_site *site, void *caller, int on) {
+    if (tl.suspended) return;
+    /* an allocation the library makes for the user (a container's): the
+     * user's call site is frame 0 */
+    if (!site && _rc_user_ra) caller = _rc_user_ra;
+    if (on & RC_HOOK_LINES) _rc_line_alloc_hook(p, size, caller);
+    if (!(on & RC_HOOK_TRACE)) return;
+    if (on & RC_HOOK_SAMPLED) {
+        size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
+        if (mean && sample_due(size)) trace_sampled(p, size, site, caller, mean);
+        return;
+    }
+    uint32_t id = atomic_load_explicit(&nframes_now, memory_order_relaxed) == 1 ? capture1(frame0(site, caller))
+                                                                                : capture(site, caller);
+    if (id) record((uintptr_t)p, size, id);
 }
 
 static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
     int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
-    if (RC_UNLIKELY(tl.suspended)) return;
-    if (RC_UNLIKELY(on & RC_HOOK_LINES)) _rc_line_alloc_hook(p, size, _rc_user_ra ? _rc_user_ra : caller);
+    if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) && RC_LIKELY(!tl.suspended)) {
+        /* sampling: most allocations stop at the countdown */
+        tl.until_sample -= (int64_t)(size ? size : 1);
+        if (RC_LIKELY(tl.until_sample > 0) && tl.until_epoch == atomic_load_explicit(&epoch, memory_order_relaxed))
+            return;
+        tl.until_sample += (int64_t)(size ? size : 1); /* trace_alloc_general counts it again */
+    }
+    if (RC_LIKELY(on == RC_HOOK_TRACE) && RC_LIKELY(!tl.suspended) && RC_LIKELY(!_rc_user_ra) &&
+        atomic_load_explicit(&nframes_now, memory_order_relaxed) == 1) {
+        rc_tframe f = frame0(site, caller);
+        cache_slot *c = &cache[(f >> 4) & (CACHE_SLOTS - 1)];
+        if (RC_LIKELY(c->hash == f && c->epoch == atomic_load_explicit(&epoch, memory_order_acquire) && !c->rec)) {
+            record((uintptr_t)p, size, c->id);
+            return;
+        }
+    }
+    trace_alloc_general(p, size, site, caller, on);
+}
+
+/* The free of block key, in a pool with side table v: its mark goes. */
+static inline void forget(uintptr_t key, uintptr_t v) {
+    unsigned cls = side_class(v);
+    uint32_t bi = block_index(key, cls);
+    if (RC_UNLIKELY(bi >= _rc_class_blocks[cls])) return;
+    _Atomic(uint8_t) *mark = &side_marks(v)[bi];
+    uint8_t m = atomic_load_explicit(mark, memory_order_relaxed);
+    if (!m) return;
+    atomic_store_explicit(mark, 0, memory_order_relaxed);
+    if (RC_UNLIKELY(!mark_valid(m, atomic_load_explicit(&epoch, memory_order_relaxed)))) return;
+    if (RC_UNLIKELY((m & 31) == MARK_ELSEWHERE)) table_remove(key, false);
+    else atomic_fetch_sub_explicit(&traced_now, _rc_class_size[cls] - (m & 31u), memory_order_relaxed);
+}
+
+static RC_NOINLINE void trace_free_general(void *p, int on) {
+    if (tl.suspended) return;
+    if (on & RC_HOOK_LINES) _rc_line_free_hook(p);
     if (!(on & RC_HOOK_TRACE)) return;
-    /* an allocation the library makes for the user (a container's): the
-     * user's call site is frame 0 */
-    if (!site && RC_UNLIKELY(_rc_user_ra != NULL)) caller = _rc_user_ra;
-    size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
-    if (mean) {
-        if (RC_LIKELY(!sample_due(size))) return;
-        trace_sampled(p, size, site, caller, mean);
+    uintptr_t key = (uintptr_t)p;
+    if (on & RC_HOOK_SAMPLED) {
+        if (atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) != 0) table_remove(key, true);
         return;
     }
-    tl.suspended++;
-    uint32_t id = atomic_load_explicit(&nframes_now, memory_order_relaxed) == 1 ? capture1(site, caller)
-                                                                                : capture(site, caller);
-    uintptr_t key = (uintptr_t)p;
-    uintptr_t v;
-    int small = id ? side_alloc(key, &v) : -1; /* -1: no memory, the block goes untraced */
-    if (small > 0) {
-        /* Written, not read: every free of a traced block clears its mark
-         * (a stop, a fork and the epoch make the others read as clear), so
-         * a block just allocated has no trace to replace, and stores that
-         * miss the cache do not wait. */
-        uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
-        unsigned cls = side_class(v);
-        uint32_t csize = _rc_class_size[cls], bi = block_index(key, cls);
-        atomic_store_explicit(&side_ids(v)[bi], id, memory_order_relaxed);
-        if (RC_LIKELY(size <= csize && csize - size < MARK_ELSEWHERE)) {
-            atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, (uint32_t)(csize - size)), memory_order_relaxed);
-            add_traced(size);
-        } else {
-            atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, MARK_ELSEWHERE), memory_order_relaxed);
-            table_add(key, size, id, 1, false);
-        }
-    } else if (small == 0)
-        table_add(key, size, id, 1, false);
-    tl.suspended--;
+    uintptr_t v = _rc_is_arena(key) ? atomic_load_explicit(side_slot(key), memory_order_acquire) : 0;
+    if (v) forget(key, v);
+    else if (!_rc_is_arena(key) || !in_small_pool(key)) table_remove(key, false);
 }
 
 static void trace_free(void *p) {
     int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
-    if (RC_UNLIKELY(tl.suspended)) return;
-    if (RC_UNLIKELY(on & RC_HOOK_LINES)) _rc_line_free_hook(p);
-    if (!(on & RC_HOOK_TRACE)) return;
-    uintptr_t key = (uintptr_t)p;
-    if (atomic_load_explicit(&sample_mean, memory_order_relaxed)) {
-        if (atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) == 0) return;
-        table_remove(key, true);
+    if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) &&
+        atomic_load_explicit(&filter[filter_slot((uintptr_t)p)], memory_order_relaxed) == 0)
+        return; /* sampling: most blocks hold no trace */
+    if (RC_UNLIKELY(on != RC_HOOK_TRACE) || RC_UNLIKELY(tl.suspended)) {
+        trace_free_general(p, on);
         return;
     }
-    if (!_rc_is_arena(key)) {
+    uintptr_t key = (uintptr_t)p;
+    if (RC_UNLIKELY(!_rc_is_arena(key))) {
         table_remove(key, false);
         return;
     }
     __builtin_prefetch(_rc_pool_desc(key)); /* the free reads it next */
     uintptr_t v = atomic_load_explicit(side_slot(key), memory_order_acquire);
-    if (v) { /* key is in a pool of a small class: its table tells */
-        unsigned cls = side_class(v);
-        uint32_t bi = block_index(key, cls);
-        if (bi >= _rc_class_blocks[cls]) return;
-        _Atomic(uint8_t) *mark = &side_marks(v)[bi];
-        uint8_t m = atomic_load_explicit(mark, memory_order_relaxed);
-        if (!m) return;
-        atomic_store_explicit(mark, 0, memory_order_relaxed);
-        if (!mark_valid(m, atomic_load_explicit(&epoch, memory_order_relaxed))) return;
-        if ((m & 31) == MARK_ELSEWHERE) table_remove(key, false);
-        else atomic_fetch_sub_explicit(&traced_now, _rc_class_size[cls] - (m & 31u), memory_order_relaxed);
+    if (RC_UNLIKELY(!v)) {
+        if (!in_small_pool(key)) table_remove(key, false);
         return;
     }
-    if (!in_small_pool(key)) table_remove(key, false);
+    forget(key, v);
 }
 /* }==== */
 
@@ -884,7 +967,8 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
     atomic_store(&sample_mean, mean);
     atomic_store(&nframes_now, nframes);
     _rc_trace_hooks_install();
-    atomic_fetch_or(&_rc_trace_on, RC_HOOK_TRACE);
+    atomic_fetch_and(&_rc_trace_on, ~RC_HOOK_SAMPLED);
+    atomic_fetch_or(&_rc_trace_on, RC_HOOK_TRACE | (mean ? RC_HOOK_SAMPLED : 0));
     pthread_mutex_unlock(&control_lock);
     return 0;
 }
@@ -897,7 +981,7 @@ int rc_trace_start_sampled(size_t mean_bytes, unsigned nframes) {
 
 void rc_trace_stop(void) {
     pthread_mutex_lock(&control_lock);
-    atomic_fetch_and(&_rc_trace_on, ~RC_HOOK_TRACE);
+    atomic_fetch_and(&_rc_trace_on, ~(RC_HOOK_TRACE | RC_HOOK_SAMPLED));
     for (unsigned k = 0; k < SHARDS; k++) {
         pthread_mutex_lock(&shards[k].lock);
         if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);

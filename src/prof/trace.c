@@ -630,24 +630,6 @@ static RC_NOINLINE uintptr_t side_make(_Atomic(uintptr_t) *slot, unsigned cls) {
     return v;
 }
 
-/* The table of block key, which this thread has just allocated, when it is
- * in a pool of a small class (its descriptor is in the cache): 1, with
- * the table made on first use. 0 for other blocks; -1 when out of
- * memory. */
-static inline int side_alloc(uintptr_t key, uintptr_t *v_out) {
-    if (!_rc_is_arena(key)) return 0;
-    rc_pool *pool = _rc_pool_desc(key);
-    unsigned cls = pool->cls;
-    if (pool->state != RC_POOL_USED || cls >= RC_SMALL_CLASSES) return 0;
-    _Atomic(uintptr_t) *slot = side_slot(key);
-    uintptr_t v = atomic_load_explicit(slot, memory_order_acquire);
-    /* a table of another class cannot be there: the heap drops it when the
-     * pool starts a new span */
-    if (RC_UNLIKELY(!v) && !(v = side_make(slot, cls))) return -1;
-    *v_out = v;
-    return 1;
-}
-
 /* Is key in a pool of a small class (its blocks are traced in the side
  * tables, but for those marked MARK_ELSEWHERE)? */
 static inline bool in_small_pool(uintptr_t key) {

@@ -451,6 +451,7 @@ static int put_object(const char *fn, array_obj *a, size_t i, const void *item, 
 /* {==== creation ==== */
 
 void *rc_array_new(rc_dtype dtype, size_t n) {
+    RC_USER_FRAME();
     if (!dtype_ok(dtype)) {
         _rc_set_error("rc_array_new: bad dtype %d", (int)dtype);
         return NULL;
@@ -459,6 +460,7 @@ void *rc_array_new(rc_dtype dtype, size_t n) {
 }
 
 void *rc_array_from_buffer(rc_dtype dtype, const void *data, size_t n) {
+    RC_USER_FRAME();
     if (!dtype_ok(dtype)) {
         _rc_set_error("rc_array_from_buffer: bad dtype %d", (int)dtype);
         return NULL;
@@ -523,6 +525,7 @@ static inline bool can_append(const array_obj *a) {
 static inline bool may_grow(const array_obj *a) { return a->kind != KIND_VIEW && a->exports == 0; }
 
 int rc_array_append(void *array, double value) {
+    RC_USER_FRAME();
     if (!is_array("rc_array_append", array)) return -1;
     array_obj *a = array;
     rc_dtype d = (rc_dtype)a->dtype;
@@ -545,6 +548,7 @@ int rc_array_append(void *array, double value) {
 }
 
 int rc_array_append_int(void *array, int64_t value) {
+    RC_USER_FRAME();
     if (!is_array("rc_array_append_int", array)) return -1;
     array_obj *a = array;
     rc_dtype d = (rc_dtype)a->dtype;
@@ -579,6 +583,7 @@ static void shrink_to_fit(array_obj *a) {
 /* {==== conversions from and to other objects ==== */
 
 void *rc_array_from_iter(rc_dtype dtype, void *iterable) {
+    RC_USER_FRAME();
     static const char fn[] = "rc_array_from_iter";
     if (!dtype_ok(dtype)) {
         _rc_set_error("%s: bad dtype %d", fn, (int)dtype);
@@ -660,6 +665,7 @@ void *rc_array_from_iter(rc_dtype dtype, void *iterable) {
 }
 
 void *rc_array_to_list(const void *array) {
+    RC_USER_FRAME();
     if (!is_array("rc_array_to_list", array)) return NULL;
     const array_obj *a = array;
     void *list = rc_list_new();
@@ -745,6 +751,7 @@ int rc_array_set_int(void *array, int64_t i, int64_t value) {
 }
 
 void *rc_array_view(void *array, int64_t start, int64_t stop) {
+    RC_USER_FRAME();
     if (!is_array("rc_array_view", array)) return NULL;
     array_obj *a = array;
     array_obj *root = a->kind == KIND_VIEW ? a->base : a;

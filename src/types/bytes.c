@@ -99,6 +99,7 @@ const rc_type rc_bytes_type = {.name = "bytes",
                                .flags = RC_TYPE_BUILTIN};
 
 void *rc_bytes_new(const void *data, size_t n) {
+    RC_USER_FRAME();
     if (!data && n) {
         _rc_set_error("rc_bytes_new: data is NULL");
         return NULL;

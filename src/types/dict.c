@@ -454,7 +454,10 @@ static inline bool prepare(const char *fn, const void *dict, const void *key, in
 
 /* {==== the public functions ==== */
 
-void *rc_dict_new(void) { return rc_new(&rc_dict_type); }
+void *rc_dict_new(void) {
+    RC_USER_FRAME();
+    return rc_new(&rc_dict_type);
+}
 
 size_t rc_dict_len(const void *dict) {
     if (RC_UNLIKELY(!is_dict(dict))) {
@@ -465,6 +468,7 @@ size_t rc_dict_len(const void *dict) {
 }
 
 int rc_dict_set(void *dict, void *key, void *value) {
+    RC_USER_FRAME();
     int64_t h;
     if (!prepare("rc_dict_set", dict, key, &h)) return -1;
     if (RC_UNLIKELY(!value)) {
@@ -518,6 +522,7 @@ static int remove_key(const char *fn, dict_obj *d, const void *key, void **value
 }
 
 void *rc_dict_pop(void *dict, const void *key) {
+    RC_USER_FRAME();
     void *value = NULL;
     int r = remove_key("rc_dict_pop", dict, key, &value);
     if (r == 0) _rc_set_error("rc_dict_pop: key not found");
@@ -525,6 +530,7 @@ void *rc_dict_pop(void *dict, const void *key) {
 }
 
 int rc_dict_del(void *dict, const void *key) {
+    RC_USER_FRAME();
     void *value = NULL;
     int r = remove_key("rc_dict_del", dict, key, &value);
     if (r == 0) _rc_set_error("rc_dict_del: key not found");
@@ -545,6 +551,7 @@ void rc_dict_clear(void *dict) {
  * (-1, the items stored so far kept).
  */
 int rc_dict_update(void *dict, const void *other) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_dict_update", dict, &rc_dict_type, "a dict") ||
         !_rc_expect("rc_dict_update", other, &rc_dict_type, "a dict"))
         return -1;
@@ -753,9 +760,18 @@ static void *new_iter(const char *fn, void *dict, const rc_type *type) {
     return it;
 }
 
-void *rc_dict_keys(void *dict) { return new_iter("rc_dict_keys", dict, &keys_iter_type); }
-void *rc_dict_values(void *dict) { return new_iter("rc_dict_values", dict, &values_iter_type); }
-void *rc_dict_items(void *dict) { return new_iter("rc_dict_items", dict, &items_iter_type); }
+void *rc_dict_keys(void *dict) {
+    RC_USER_FRAME();
+    return new_iter("rc_dict_keys", dict, &keys_iter_type);
+}
+void *rc_dict_values(void *dict) {
+    RC_USER_FRAME();
+    return new_iter("rc_dict_values", dict, &values_iter_type);
+}
+void *rc_dict_items(void *dict) {
+    RC_USER_FRAME();
+    return new_iter("rc_dict_items", dict, &items_iter_type);
+}
 
 static void *dict_iter_slot(void *self) { return new_iter("rc_iter", self, &keys_iter_type); }
 /* }==== */

@@ -117,6 +117,7 @@ const rc_type rc_gen_type = {.name = "generator", /* the default repr: <generato
                              .flags = RC_TYPE_BUILTIN};
 
 void *rc_gen_new(rc_gen_fn fn, size_t locals_size, size_t nrefs) {
+    RC_USER_FRAME();
     if (!fn) {
         _rc_set_error("rc_gen_new: function is NULL");
         return NULL;

@@ -194,6 +194,7 @@ static const rc_type range_type = {
     .name = "range_iterator", .size = sizeof(range_obj), .next = range_next, .flags = RC_TYPE_BUILTIN};
 
 void *rc_range(int64_t start, int64_t stop, int64_t step) {
+    RC_USER_FRAME();
     if (step == 0) {
         _rc_set_error("rc_range: step must not be zero");
         return NULL;
@@ -314,6 +315,7 @@ static void *one_source(const char *fn, const rc_type *t, void *iterable) {
 }
 
 void *rc_map(rc_map_fn fn, void *arg, void *iterable) {
+    RC_USER_FRAME();
     if (!fn) {
         _rc_set_error("rc_map: function is NULL");
         return NULL;
@@ -326,6 +328,7 @@ void *rc_map(rc_map_fn fn, void *arg, void *iterable) {
 }
 
 void *rc_filter(rc_pred_fn pred, void *arg, void *iterable) {
+    RC_USER_FRAME();
     if (!pred) {
         _rc_set_error("rc_filter: predicate is NULL");
         return NULL;
@@ -398,9 +401,13 @@ static void *islice_make(const char *fn, void *iterable, uint64_t start, uint64_
     return s;
 }
 
-void *rc_take(void *iterable, size_t n) { return islice_make("rc_take", iterable, 0, n, 1); }
+void *rc_take(void *iterable, size_t n) {
+    RC_USER_FRAME();
+    return islice_make("rc_take", iterable, 0, n, 1);
+}
 
 void *rc_islice(void *iterable, int64_t start, int64_t stop, int64_t step) {
+    RC_USER_FRAME();
     if (start < 0) {
         _rc_set_error("rc_islice: start must be >= 0 (got %lld)", (long long)start);
         return NULL;
@@ -466,6 +473,7 @@ static const rc_type enumerate_type = {.name = "enumerate",
                                        .flags = RC_TYPE_BUILTIN | RC_TYPE_UNTRACKED};
 
 void *rc_enumerate(void *iterable, int64_t start) {
+    RC_USER_FRAME();
     enumerate_obj *e = one_source("rc_enumerate", &enumerate_type, iterable);
     if (!e) return NULL;
     e->index = start;
@@ -601,6 +609,7 @@ static void *multi_make(const char *fn, const rc_type *t, size_t n, va_list ap) 
 }
 
 void *rc_zip(size_t n, ...) {
+    RC_USER_FRAME();
     va_list ap;
     va_start(ap, n);
     void *z = multi_make("rc_zip", &zip_type, n, ap);
@@ -609,6 +618,7 @@ void *rc_zip(size_t n, ...) {
 }
 
 void *rc_chain(size_t n, ...) {
+    RC_USER_FRAME();
     va_list ap;
     va_start(ap, n);
     void *c = multi_make("rc_chain", &chain_type, n, ap);
@@ -676,6 +686,7 @@ static const rc_type batched_type = {.name = "batched",
                                      .flags = RC_TYPE_BUILTIN | RC_TYPE_UNTRACKED};
 
 void *rc_batched(void *iterable, size_t n) {
+    RC_USER_FRAME();
     if (n == 0) {
         _rc_set_error("rc_batched: n must be at least 1");
         return NULL;
@@ -812,6 +823,7 @@ static const rc_type lines_type = {.name = "lines",
                                    .flags = RC_TYPE_BUILTIN};
 
 void *rc_lines(const char *path) {
+    RC_USER_FRAME();
     if (!path) {
         _rc_set_error("rc_lines: path is NULL");
         return NULL;

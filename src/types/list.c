@@ -221,7 +221,10 @@ static void *list_iter_new(void *self) {
 
 /* {==== access: the hot paths ==== */
 
-void *rc_list_new(void) { return rc_new(&rc_list_type); }
+void *rc_list_new(void) {
+    RC_USER_FRAME();
+    return rc_new(&rc_list_type);
+}
 
 size_t rc_list_len(const void *list) {
     if (RC_LIKELY(list != NULL) && RC_LIKELY(is_list(list))) return ((const list_obj *)list)->len;
@@ -263,6 +266,7 @@ fail:
 }
 
 int rc_list_append(void *list, void *item) {
+    RC_USER_FRAME();
     if (RC_LIKELY(list != NULL) && RC_LIKELY(item != NULL) && RC_LIKELY(is_list(list))) {
         list_obj *l = list;
         size_t n = l->len;
@@ -276,6 +280,7 @@ int rc_list_append(void *list, void *item) {
 }
 
 int rc_list_append_steal(void *list, void *item) {
+    RC_USER_FRAME();
     if (RC_LIKELY(list != NULL) && RC_LIKELY(item != NULL) && RC_LIKELY(is_list(list))) {
         list_obj *l = list;
         size_t n = l->len;
@@ -307,6 +312,7 @@ int rc_list_set(void *list, int64_t i, void *item) {
 /* {==== insertion and removal ==== */
 
 int rc_list_insert(void *list, int64_t i, void *item) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_list_insert", list, &rc_list_type, "a list")) return -1;
     if (!item) {
         _rc_set_error("rc_list_insert: item is NULL");
@@ -334,6 +340,7 @@ static void *list_take(list_obj *l, size_t k) {
 }
 
 void *rc_list_pop(void *list, int64_t i) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_list_pop", list, &rc_list_type, "a list")) return NULL;
     list_obj *l = list;
     if (l->len == 0) {
@@ -346,6 +353,7 @@ void *rc_list_pop(void *list, int64_t i) {
 }
 
 int rc_list_del(void *list, int64_t i) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_list_del", list, &rc_list_type, "a list")) return -1;
     list_obj *l = list;
     size_t k;
@@ -416,6 +424,7 @@ static list_obj *list_copy_of(const char *fn, const void *seq, int64_t start, in
 }
 
 void *rc_list_slice(const void *list, int64_t start, int64_t stop) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_list_slice", list, &rc_list_type, "a list")) return NULL;
     return list_copy_of("rc_list_slice", list, start, stop);
 }
@@ -426,6 +435,7 @@ static inline bool is_sequence(const void *obj) {
 }
 
 int rc_list_extend(void *list, void *iterable) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_list_extend", list, &rc_list_type, "a list")) return -1;
     if (!iterable) {
         _rc_set_error("rc_list_extend: iterable is NULL");
@@ -490,6 +500,7 @@ int rc_list_extend(void *list, void *iterable) {
 }
 
 void *rc_list_from_iter(void *iterable) {
+    RC_USER_FRAME();
     if (!iterable) {
         _rc_set_error("rc_list_from_iter: iterable is NULL");
         return NULL;
@@ -814,6 +825,7 @@ static bool has_nan(void *const *items, size_t n) {
 }
 
 int rc_list_sort(void *list, rc_compare_fn cmp, void *arg) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_list_sort", list, &rc_list_type, "a list")) return -1;
     list_obj *l = list;
     size_t n = l->len;

@@ -338,6 +338,7 @@ __attribute__((constructor(101))) static void small_ints_init(void) {
 void *rc_bool(bool value) { return value ? rc_true : rc_false; }
 
 void *rc_int_new(int64_t value) {
+    RC_USER_FRAME();
     if (value >= SMALL_INT_MIN && value <= SMALL_INT_MAX) return &small_ints[value - SMALL_INT_MIN].value;
     int_obj *o = rc_new(&rc_int_type);
     if (o) o->value = value;
@@ -352,6 +353,7 @@ int64_t rc_int_value(const void *obj) {
 }
 
 void *rc_float_new(double value) {
+    RC_USER_FRAME();
     float_obj *o = rc_new(&rc_float_type);
     if (o) o->value = value;
     return o;

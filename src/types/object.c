@@ -176,6 +176,7 @@ void _rc_repr_leave(const void *obj) {
 }
 
 void *rc_repr(const void *obj) {
+    RC_USER_FRAME();
     if (!obj) return _rc_str_new_trusted("NULL", 4, 4);
     const rc_type *t = rc_type_of(obj);
     if (t->repr) {
@@ -287,6 +288,7 @@ int64_t _rc_hash_tuple(const int64_t *hashes, size_t n) {
 }
 
 int64_t rc_hash(const void *obj) {
+    RC_USER_FRAME();
     if (!obj) {
         _rc_set_error("rc_hash: object is NULL");
         return -1;
@@ -426,6 +428,7 @@ int rc_contains(const void *container, const void *item) {
 /* {==== iteration ==== */
 
 void *rc_iter(void *obj) {
+    RC_USER_FRAME();
     if (!obj) {
         _rc_set_error("rc_iter: object is NULL");
         return NULL;
@@ -438,6 +441,7 @@ void *rc_iter(void *obj) {
 }
 
 int rc_next(void *it, void **out) {
+    RC_USER_FRAME();
     if (!out) {
         _rc_set_error("rc_next: out is NULL");
         return -1;

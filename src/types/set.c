@@ -306,7 +306,10 @@ static inline bool prepare(const char *fn, const void *s, const void *item, int6
 
 /* {==== the public functions ==== */
 
-void *rc_set_new(void) { return rc_new(&rc_set_type); }
+void *rc_set_new(void) {
+    RC_USER_FRAME();
+    return rc_new(&rc_set_type);
+}
 
 size_t rc_set_len(const void *set) {
     if (RC_UNLIKELY(!is_set(set))) {
@@ -317,6 +320,7 @@ size_t rc_set_len(const void *set) {
 }
 
 int rc_set_add(void *set, void *item) {
+    RC_USER_FRAME();
     int64_t h;
     if (!prepare("rc_set_add", set, item, &h)) return -1;
     return insert(set, item, h, "rc_set_add");
@@ -331,6 +335,7 @@ int rc_set_contains(const void *set, const void *item) {
 }
 
 int rc_set_discard(void *set, const void *item) {
+    RC_USER_FRAME();
     int64_t h;
     if (!prepare("rc_set_discard", set, item, &h)) return -1;
     set_obj *s = set;
@@ -383,6 +388,7 @@ static set_obj *copy(set_obj *src, size_t room, const char *fn) {
 }
 
 void *rc_set_from_iter(void *iterable) {
+    RC_USER_FRAME();
     const char *fn = "rc_set_from_iter";
     if (!iterable) {
         _rc_set_error("rc_set_from_iter: iterable is NULL");
@@ -420,6 +426,7 @@ static bool both_sets(const char *fn, const void *a, const void *b) {
 }
 
 void *rc_set_union(const void *a, const void *b) {
+    RC_USER_FRAME();
     if (!both_sets("rc_set_union", a, b)) return NULL;
     /* a's keys first, then b's that are new (Python's a | b keeps a's 1
      * over b's 1.0); sized for the larger of the two, which the result
@@ -455,6 +462,7 @@ static void *filter(const char *fn, set_obj *a, set_obj *b, int keep) {
 }
 
 void *rc_set_intersection(const void *a, const void *b) {
+    RC_USER_FRAME();
     if (!both_sets("rc_set_intersection", a, b)) return NULL;
     set_obj *x = (set_obj *)a, *y = (set_obj *)b;
     /* walk the smaller one, b when the sizes are equal: the keys kept are
@@ -463,6 +471,7 @@ void *rc_set_intersection(const void *a, const void *b) {
 }
 
 void *rc_set_difference(const void *a, const void *b) {
+    RC_USER_FRAME();
     if (!both_sets("rc_set_difference", a, b)) return NULL;
     return filter("rc_set_difference", (set_obj *)a, (set_obj *)b, 0);
 }

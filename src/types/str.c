@@ -305,6 +305,7 @@ void *_rc_str_new_trusted(const char *utf8, size_t nbytes, size_t nchars) {
 }
 
 void *rc_str_new(const char *utf8, size_t nbytes) {
+    RC_USER_FRAME();
     if (!utf8 && nbytes) {
         _rc_set_error("rc_str_new: text is NULL");
         return NULL;
@@ -334,6 +335,7 @@ void *rc_str_new(const char *utf8, size_t nbytes) {
 }
 
 void *rc_str_from_cstr(const char *cstr) {
+    RC_USER_FRAME();
     if (!cstr) {
         _rc_set_error("rc_str_from_cstr: text is NULL");
         return NULL;

@@ -99,6 +99,7 @@ static size_t encode_utf8(uint32_t cp, char *out) {
 /* {==== concat, slice, find ==== */
 
 void *rc_str_concat(const void *a, const void *b) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_str_concat", a, &rc_str_type, "a str") ||
         !_rc_expect("rc_str_concat", b, &rc_str_type, "a str"))
         return NULL;
@@ -118,6 +119,7 @@ void *rc_str_concat(const void *a, const void *b) {
 }
 
 void *rc_str_slice(const void *str, int64_t start, int64_t stop) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_str_slice", str, &rc_str_type, "a str")) return NULL;
     size_t n = rc_str_len(str), nb = rc_str_size(str), from, to;
     _rc_slice(start, stop, n, &from, &to);
@@ -133,6 +135,7 @@ void *rc_str_slice(const void *str, int64_t start, int64_t stop) {
 }
 
 int64_t rc_str_find(const void *str, const void *sub, int64_t start) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_str_find", str, &rc_str_type, "a str") ||
         !_rc_expect("rc_str_find", sub, &rc_str_type, "a str (the substring)"))
         return -2;
@@ -178,6 +181,7 @@ static bool append_piece(void *list, const char *s, size_t n, size_t nchars) {
 }
 
 void *rc_str_split(const void *str, const void *sep) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_str_split", str, &rc_str_type, "a str")) return NULL;
     if (sep && !_rc_expect("rc_str_split", sep, &rc_str_type, "a str or NULL (the separator)")) return NULL;
     size_t m = sep ? rc_str_size(sep) : 0;
@@ -268,6 +272,7 @@ static bool collect_strs(void *iterable, void ***items, size_t *n) {
 }
 
 void *rc_str_join(const void *sep, void *iterable) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_str_join", sep, &rc_str_type, "a str (the separator)")) return NULL;
     if (!iterable) {
         _rc_set_error("rc_str_join: iterable is NULL");
@@ -751,6 +756,7 @@ fail:
 }
 
 void *rc_str_format(const char *fmt, ...) {
+    RC_USER_FRAME();
     if (!fmt) {
         _rc_set_error("rc_str_format: format is NULL");
         return NULL;
@@ -844,11 +850,13 @@ out:
 }
 
 void *rc_str_intern(const void *str) {
+    RC_USER_FRAME();
     if (!_rc_expect("rc_str_intern", str, &rc_str_type, "a str")) return NULL;
     return intern_text("rc_str_intern", rc_str_cstr(str), rc_str_size(str), rc_hash(str), (void *)str);
 }
 
 void *rc_str_intern_cstr(const char *cstr) {
+    RC_USER_FRAME();
     if (!cstr) {
         _rc_set_error("rc_str_intern_cstr: text is NULL");
         return NULL;
@@ -861,6 +869,7 @@ void *rc_str_intern_cstr(const char *cstr) {
 /* {==== str(obj) and the iterator ==== */
 
 void *rc_str_of(const void *obj) {
+    RC_USER_FRAME();
     if (obj && rc_type_of(obj) == &rc_str_type) return rc_incref((void *)obj);
     return rc_repr(obj);
 }

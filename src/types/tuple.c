@@ -201,9 +201,13 @@ static tuple_obj *tuple_alloc(const char *fn, size_t n) {
     return t;
 }
 
-void *rc_tuple_new(size_t n) { return tuple_alloc("rc_tuple_new", n); }
+void *rc_tuple_new(size_t n) {
+    RC_USER_FRAME();
+    return tuple_alloc("rc_tuple_new", n);
+}
 
 void *rc_tuple_pack(size_t n, ...) {
+    RC_USER_FRAME();
     tuple_obj *t = tuple_alloc("rc_tuple_pack", n);
     if (!t) return NULL;
     va_list ap;
@@ -217,6 +221,7 @@ void *rc_tuple_pack(size_t n, ...) {
 }
 
 void *rc_tuple_from_array(void *const *items, size_t n) {
+    RC_USER_FRAME();
     if (!items && n) {
         _rc_set_error("rc_tuple_from_array: items is NULL");
         return NULL;

@@ -1338,6 +1338,44 @@ static inline void rc_profile_scope_cleanup_(uint64_t *token) {
         rc_profile_scope_, __COUNTER__) = __builtin_expect(rc_profile_active, 0) ? rc_profile_scope_begin(name) : 0u
 #endif
 
+/* Memory by source line (memory_profiler's @profile): RC_PROFILE_FUNCTION();
+ * as the first statement of a function prints, when the function returns,
+ * a table of every line of the function with the heap's bytes in use
+ * after the line's last allocator call, the line's increment (bytes
+ * allocated minus bytes freed while it ran, callees included) and its
+ * occurrences (allocator calls made while it ran), read from the source
+ * file (docs/mprof.md, section 7). The table goes through the message
+ * path (stderr, or rc_set_message_handler's handler, one line a message)
+ * or is appended to the file RECLAIM_PROFILE_OUT names. Allocations of
+ * the calling thread only. The function's file needs -g (line numbers,
+ * with libdw) and frame pointers (-fno-omit-frame-pointer), as do the
+ * callees whose allocations should land on the calling line. While any
+ * profiled function runs, every allocation in the process takes the
+ * hooked path; each of the thread's costs a frame-pointer walk. */
+
+/* Begin profiling the function function (kept, not copied: a string
+ * literal such as __func__), defined in file (kept; the source read for
+ * the table) whose first statement is at line, running with frame
+ * address frame (__builtin_frame_address(0) inside it; NULL: only the
+ * allocations it makes itself, calling the allocator directly, are
+ * placed on lines). Returns a token for rc_profile_function_end, or 0
+ * with rc_last_error set (function or file NULL or empty, 32 profiled
+ * functions already active on the thread, out of memory). Nests. */
+RC_API unsigned rc_profile_function_begin(const char *function, const char *file, unsigned line, void *frame);
+/* End the profile token began, on the thread that began it, and print its
+ * table; profiles begun after it and still active (left by longjmp) end
+ * first. 0 is ignored; an unknown token sets rc_last_error. */
+RC_API void rc_profile_function_end(unsigned token);
+
+#if defined(__GNUC__)
+static inline void rc_profile_function_cleanup_(unsigned *token) { rc_profile_function_end(*token); }
+/* A declaration (gcc, clang): the table is printed when the enclosing
+ * block is left by return or its closing brace (not by longjmp or exit). */
+#define RC_PROFILE_FUNCTION()                                                                      \
+    __attribute__((cleanup(rc_profile_function_cleanup_), unused)) unsigned rc_profile_function_ = \
+        rc_profile_function_begin(__func__, __FILE__, __LINE__, __builtin_frame_address(0))
+#endif
+
 /* ====================================================================
  * 5. Runtime, options and shutdown
  * ==================================================================== */

@@ -185,6 +185,9 @@ typedef struct thread_state {
     uint64_t until_epoch;   /* the epoch it was drawn in */
     uint64_t rng_state;
     uintptr_t stack_lo, stack_hi;
+    int64_t pend, pend_max;  /* traced bytes not yet in traced_now (see publish) */
+    uint64_t pend_epoch;     /* the epoch they were counted in */
+    bool publishes_at_exit;  /* publish_key set */
 } thread_state;
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 static TLS thread_state tl;
@@ -450,13 +453,67 @@ static bool shard_grow(shard *s) {
     return true;
 }
 
-static void add_traced(size_t size) {
-    size_t now = atomic_fetch_add_explicit(&traced_now, size, memory_order_relaxed) + size;
-    size_t peak = atomic_load_explicit(&traced_peak, memory_order_relaxed);
-    while (now > peak &&
-           !atomic_compare_exchange_weak_explicit(&traced_peak, &peak, now, memory_order_relaxed, memory_order_relaxed)) {
+/* {==== the traced total ==== */
+
+/*
+ * The traced total and its peak. A locked add on a shared counter at every
+ * allocation and free would cost more than the rest of a hook: it waits
+ * for every store before it (the side-table stores, the program's own),
+ * which on a large heap miss the cache. So each thread counts in its own
+ * state (tl.pend: bytes traced less bytes untraced since it last
+ * published; tl.pend_max: the most pend reached since then) and adds them
+ * to traced_now when pend moves by PUBLISH_BYTES, when it exits (a key
+ * destructor), and when it reads the totals itself
+ * (rc_trace_get_traced_memory, rc_trace_reset_peak, snapshots). The peak
+ * is raised to the shared total at publication plus pend_max: exact while
+ * one thread traces (the total cannot move between its publications but
+ * by its own), and while several do, short of the truth by at most
+ * PUBLISH_BYTES per other thread that allocates at that moment; likewise
+ * the current total. Counts belong to the epoch they were made in: a
+ * stop (or fork) drops what a thread had not published.
+ */
+#define PUBLISH_BYTES ((int64_t)64 << 10)
+static pthread_key_t publish_key;
+static pthread_once_t publish_once = PTHREAD_ONCE_INIT;
+
+static RC_NOINLINE void publish(void) {
+    uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
+    if (tl.pend_epoch == ep && (tl.pend != 0 || tl.pend_max != 0)) {
+        size_t old = atomic_fetch_add_explicit(&traced_now, (size_t)tl.pend, memory_order_relaxed);
+        size_t high = old + (size_t)tl.pend_max, peak = atomic_load_explicit(&traced_peak, memory_order_relaxed);
+        while (high > peak && !atomic_compare_exchange_weak_explicit(&traced_peak, &peak, high, memory_order_relaxed,
+                                                                     memory_order_relaxed)) {
+        }
+    }
+    tl.pend = tl.pend_max = 0;
+    tl.pend_epoch = ep;
+    if (!tl.publishes_at_exit) { /* the key's slot is in the thread's own block: no allocation */
+        tl.publishes_at_exit = true;
+        pthread_setspecific(publish_key, &tl);
     }
 }
+
+static void publish_at_exit(void *arg) {
+    (void)arg;
+    publish();
+}
+static void publish_key_make(void) { pthread_key_create(&publish_key, publish_at_exit); }
+
+static inline void count_add(size_t size, uint64_t ep) {
+    if (RC_UNLIKELY(tl.pend_epoch != ep)) publish(); /* drops an older epoch's counts */
+    tl.pend += (int64_t)size;
+    if (tl.pend > tl.pend_max) {
+        tl.pend_max = tl.pend;
+        if (RC_UNLIKELY(tl.pend >= PUBLISH_BYTES)) publish();
+    }
+}
+
+static inline void count_sub(size_t size, uint64_t ep) {
+    if (RC_UNLIKELY(tl.pend_epoch != ep)) publish();
+    tl.pend -= (int64_t)size;
+    if (RC_UNLIKELY(tl.pend <= -PUBLISH_BYTES)) publish();
+}
+/* }==== */
 
 /* Remove key's trace; its size, or 0 when it had none. Lock held. */
 static size_t remove_locked(shard *s, uintptr_t key, size_t home) {
@@ -699,8 +756,9 @@ static void table_add(uintptr_t key, size_t size, uint32_t id, uint32_t count, b
         s->slots[i] = (trace_entry){key, size, id, count};
         atomic_fetch_add_explicit(&s->len, 1, memory_order_relaxed);
         if (sampling && !old) filter_add(key);
-        if (old) atomic_fetch_sub_explicit(&traced_now, old, memory_order_relaxed);
-        add_traced(size);
+        uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+        if (old) count_sub(old, ep);
+        count_add(size, ep);
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -717,7 +775,7 @@ static void table_remove(uintptr_t key, bool sampling) {
     size_t size = remove_locked(s, key, home);
     pthread_mutex_unlock(&s->lock);
     if (size) {
-        atomic_fetch_sub_explicit(&traced_now, size, memory_order_relaxed);
+        count_sub(size, atomic_load_explicit(&epoch, memory_order_relaxed));
         if (sampling) filter_remove(key);
     }
 }
@@ -792,7 +850,7 @@ static inline void record(uintptr_t key, size_t size, uint32_t id) {
                 uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
                 atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, (uint32_t)(csize - size)),
                                       memory_order_relaxed);
-                add_traced(size);
+                count_add(size, ep);
                 return;
             }
             uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
@@ -864,9 +922,10 @@ static inline void forget(uintptr_t key, uintptr_t v) {
     uint8_t m = atomic_load_explicit(mark, memory_order_relaxed);
     if (!m) return;
     atomic_store_explicit(mark, 0, memory_order_relaxed);
-    if (RC_UNLIKELY(!mark_valid(m, atomic_load_explicit(&epoch, memory_order_relaxed)))) return;
+    uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+    if (RC_UNLIKELY(!mark_valid(m, ep))) return;
     if (RC_UNLIKELY((m & 31) == MARK_ELSEWHERE)) table_remove(key, false);
-    else atomic_fetch_sub_explicit(&traced_now, _rc_class_size[cls] - (m & 31u), memory_order_relaxed);
+    else count_sub(_rc_class_size[cls] - (m & 31u), ep);
 }
 
 static RC_NOINLINE void trace_free_general(void *p, int on) {
@@ -935,6 +994,7 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
         return -1;
     }
     pthread_once(&fork_once, fork_register);
+    pthread_once(&publish_once, publish_key_make);
     if (nframes > 1) {
         static pthread_once_t unwinder_once = PTHREAD_ONCE_INIT;
         atomic_store(&unwind_mode, (int)_rc_option(RC_OPT_TRACE_UNWIND));
@@ -990,11 +1050,15 @@ bool rc_trace_is_tracing(void) { return (atomic_load(&_rc_trace_on) & RC_HOOK_TR
 
 void rc_trace_get_traced_memory(size_t *current, size_t *peak) {
     bool on = rc_trace_is_tracing();
+    if (on) publish();
     if (current) *current = on ? atomic_load(&traced_now) : 0;
     if (peak) *peak = on ? atomic_load(&traced_peak) : 0;
 }
 
-void rc_trace_reset_peak(void) { atomic_store(&traced_peak, atomic_load(&traced_now)); }
+void rc_trace_reset_peak(void) {
+    publish();
+    atomic_store(&traced_peak, atomic_load(&traced_now));
+}
 
 size_t rc_trace_overhead(void) {
     size_t bytes = 0;
@@ -1159,6 +1223,7 @@ int _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak) 
     sum.by_id = rc_calloc(nstacks + 1, sizeof *sum.by_id);
     tl.suspended--;
     if (sum.by_id) {
+        publish();
         if (current) *current = atomic_load(&traced_now);
         if (peak) *peak = atomic_load(&traced_peak);
         if (!atomic_load(&sample_mean)) side_walk(side_sum_visit, &sum);

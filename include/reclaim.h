@@ -927,7 +927,10 @@ RC_API bool rc_trace_is_tracing(void);
 /* Bytes in traced blocks now and at their peak since tracing started or
  * the last rc_trace_reset_peak (tracemalloc.get_traced_memory). Sizes are
  * the bytes asked for. NULL pointers are ignored; both 0 when not
- * tracing. */
+ * tracing. Exact for the calling thread's allocations and for threads
+ * that have exited; each other thread's running count joins the total
+ * every 64 KiB it moves, so while other threads allocate, both figures
+ * may be short by up to 64 KiB per such thread (docs/profiling.md). */
 RC_API void rc_trace_get_traced_memory(size_t *current, size_t *peak);
 /* Set the peak to the current figure (tracemalloc.reset_peak). */
 RC_API void rc_trace_reset_peak(void);

@@ -49,7 +49,8 @@
  * its own lock (linear probing, deletion by backward shift, so no
  * tombstones). Every trace is keyed by its block's address (an object's
  * by its header, the start of its block: rc_trace_site_of maps an object
- * to it). The traced total and its peak are atomics.
+ * to it). The traced total and its peak are counted per thread and
+ * published every 64 KiB (see that section).
  *
  * Start, stop. rc_trace_stop clears its bit of _rc_trace_on first, then
  * empties every table under its lock; a hook re-checks the flag under the

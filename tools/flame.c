@@ -26,7 +26,11 @@
  * share of bytes under them is shown). Escape resets both. Colours come
  * from a hash of the function name, in flamegraph.pl's warm palette, so a
  * function keeps its colour across graphs. Every name is escaped, so the
- * file stays well-formed XML whatever the snapshot holds.
+ * file stays well-formed XML whatever the snapshot holds. The same writer
+ * draws the graph inside `reclaim report`'s page (cli_write_flamegraph,
+ * embedded): no XML declaration, the ids prefixed "flame-" (named by the
+ * root's data-idp, which the script reads), and Ctrl-F left to the
+ * browser; the script finds its own <svg> through document.currentScript.
  *
  * The exports. Collapsed stacks (Brendan Gregg's format, read by
  * flamegraph.pl, speedscope, inferno, ...): one line per traceback,
@@ -40,6 +44,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "html_report.h"
 
 /* A traceback with no frames is drawn as this one frame. */
 static const rc_frame unknown_frame = {"?", "[unknown]", 0};
@@ -271,15 +276,18 @@ static void put_subtree(FILE *out, const tree *t, uint32_t k, size_t total, unsi
  * "]]>" may appear in it (it sits in a CDATA section). */
 static const char flame_script[] =
     "(function () {\n"
-    "  var W = 1200, PAD = 10;\n"
-    "  var info = [].slice.call(document.querySelectorAll('g.f')).map(function (g) {\n"
+    "  var W = 1200, PAD = 10, cs = document.currentScript;\n"
+    "  var svg = (cs && cs.closest('svg')) || document.querySelector('svg[data-idp]') || document.documentElement;\n"
+    "  var P = svg.getAttribute('data-idp') || '';\n"
+    "  function byId(id) { return document.getElementById(P + id); }\n"
+    "  var info = [].slice.call(svg.querySelectorAll('g.f')).map(function (g) {\n"
     "    var r = g.querySelector('rect'), title = g.querySelector('title').textContent;\n"
     "    return {g: g, r: r, t: g.querySelector('text'), o: +g.getAttribute('data-o'), b: +g.getAttribute('data-b'),\n"
     "            d: +g.getAttribute('data-d'), n: g.getAttribute('data-n'), fill: r.getAttribute('fill'),\n"
     "            key: title.split('\\n')[0], title: title.replace('\\n', ' \\u2014 ')};\n"
     "  });\n"
-    "  var root = info[0], details = document.getElementById('details');\n"
-    "  var matched = document.getElementById('matched'), reset = document.getElementById('reset');\n"
+    "  var root = info[0], details = byId('details');\n"
+    "  var matched = byId('matched'), reset = byId('reset');\n"
     "  var last = '';\n"
     "  function label(f, w) {\n"
     "    var n = Math.floor((w - 6) / 7);\n"
@@ -334,47 +342,86 @@ static const char flame_script[] =
     "    f.g.addEventListener('mouseout', function () { details.textContent = ''; });\n"
     "  });\n"
     "  reset.addEventListener('click', function () { zoom(root); });\n"
-    "  document.getElementById('search').addEventListener('click', ask);\n"
+    "  byId('search').addEventListener('click', ask);\n"
     "  window.addEventListener('keydown', function (e) {\n"
-    "    if ((e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F')) { e.preventDefault(); ask(); }\n"
+    "    if (!P && (e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F')) { e.preventDefault(); ask(); }\n"
     "    else if (e.key === 'Escape') { search(''); zoom(root); }\n"
     "  });\n"
     "})();\n";
 
-static void write_svg(FILE *out, const tree *t, const char *name, size_t count) {
+/* The prefix of the ids in an embedded graph (the script reads it from
+ * the root's data-idp). */
+#define EMBED_IDP "flame-"
+
+static void write_svg(FILE *out, const tree *t, const char *name, size_t count, bool embedded) {
     size_t total = t->nodes[0].bytes;
     unsigned height = SVG_TOP + (t->max_depth + 1) * SVG_FRAME + SVG_BOTTOM;
+    const char *idp = embedded ? EMBED_IDP : "";
     char size[48];
     cli_format_size(size, sizeof size, (double)total, false);
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n", out);
+    if (!embedded) fputs("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n", out);
     fprintf(out,
             "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%u\" "
-            "viewBox=\"0 0 %d %u\">\n",
-            SVG_WIDTH, height, SVG_WIDTH, height);
-    fputs("<style>\n"
-          "text { font-family: monospace; font-size: 12px; fill: #000; }\n"
-          "text.heading { font-size: 17px; }\n"
-          "text.button { cursor: pointer; fill: #225; }\n"
-          "g.f { cursor: pointer; }\n"
-          "g.f text { pointer-events: none; }\n"
-          "g.f:hover rect { stroke: #000; stroke-width: 0.5; }\n"
-          "</style>\n",
-          out);
+            "viewBox=\"0 0 %d %u\"%s>\n",
+            SVG_WIDTH, height, SVG_WIDTH, height, embedded ? " class=\"flame\" data-idp=\"" EMBED_IDP "\"" : "");
+    /* in a page, a <style> applies to the whole page: scope it to this graph */
+    static const char *const rules[] = {
+        "text { font-family: monospace; font-size: 12px; fill: #000; }",
+        "text.heading { font-size: 17px; }",
+        "text.button { cursor: pointer; fill: #225; }",
+        "g.f { cursor: pointer; }",
+        "g.f text { pointer-events: none; }",
+        "g.f:hover rect { stroke: #000; stroke-width: 0.5; }",
+    };
+    fputs("<style>\n", out);
+    for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++)
+        fprintf(out, "%s%s\n", embedded ? "svg.flame " : "", rules[k]);
+    fputs("</style>\n", out);
     fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%u\" fill=\"#fafaf5\"/>\n", SVG_WIDTH, height);
     fprintf(out, "<text class=\"heading\" x=\"%d\" y=\"24\" text-anchor=\"middle\">Memory by stack: ", SVG_WIDTH / 2);
     cli_put(out, name, CLI_ESC_XML);
     fprintf(out, " (%s in %zu %s)</text>\n", size, count, count == 1 ? "block" : "blocks");
-    fprintf(out, "<text id=\"reset\" class=\"button\" x=\"%d\" y=\"24\" opacity=\"0.3\">Reset zoom</text>\n", SVG_PAD);
-    fprintf(out, "<text id=\"search\" class=\"button\" x=\"%d\" y=\"24\" text-anchor=\"end\">Search (Ctrl-F)</text>\n",
-            SVG_WIDTH - SVG_PAD);
-    fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%u\"></text>\n", SVG_PAD, height - 10);
-    fprintf(out, "<text id=\"matched\" x=\"%d\" y=\"%u\" text-anchor=\"end\"></text>\n", SVG_WIDTH - SVG_PAD,
+    fprintf(out, "<text id=\"%sreset\" class=\"button\" x=\"%d\" y=\"24\" opacity=\"0.3\">Reset zoom</text>\n", idp,
+            SVG_PAD);
+    fprintf(out, "<text id=\"%ssearch\" class=\"button\" x=\"%d\" y=\"24\" text-anchor=\"end\">%s</text>\n", idp,
+            SVG_WIDTH - SVG_PAD, embedded ? "Search" : "Search (Ctrl-F)");
+    fprintf(out, "<text id=\"%sdetails\" x=\"%d\" y=\"%u\"></text>\n", idp, SVG_PAD, height - 10);
+    fprintf(out, "<text id=\"%smatched\" x=\"%d\" y=\"%u\" text-anchor=\"end\"></text>\n", idp, SVG_WIDTH - SVG_PAD,
             height - 10);
     /* the root first (the script takes it as the whole) */
     put_subtree(out, t, 0, total, height);
     fputs("<script type=\"text/ecmascript\"><![CDATA[\n", out);
     fputs(flame_script, out);
     fputs("]]></script>\n</svg>\n", out);
+}
+
+/* The tree of n rows, laid out; false when out of memory (t is then
+ * freed). */
+static bool build_tree(tree *t, const rc_trace_stat *rows, int64_t n) {
+    if (!tree_init(t)) {
+        tree_free(t);
+        return false;
+    }
+    bool built = true;
+    for (int64_t i = 0; built && i < n; i++) built = tree_add(t, &rows[i]);
+    if (built) built = layout(t);
+    if (!built) tree_free(t);
+    return built;
+}
+
+bool cli_write_flamegraph(FILE *out, const rc_snapshot *snap, const char *name, bool embedded) {
+    rc_trace_stat *rows = NULL;
+    int64_t n = rc_snapshot_statistics(snap, RC_BY_TRACEBACK, &rows);
+    tree t;
+    bool built = n >= 0 && build_tree(&t, rows, n);
+    if (built) {
+        size_t count;
+        rc_snapshot_totals(snap, NULL, &count, NULL);
+        write_svg(out, &t, name, count, embedded);
+        tree_free(&t);
+    }
+    rc_free(rows);
+    return built;
 }
 
 int cli_flamegraph(int argc, char **argv) {
@@ -385,18 +432,16 @@ int cli_flamegraph(int argc, char **argv) {
     int64_t n = load_rows(&a, &snap, &rows);
     int status = CLI_BAD_USE;
     tree t;
-    bool built = n >= 0 && tree_init(&t);
-    for (int64_t i = 0; built && i < n; i++) built = tree_add(&t, &rows[i]);
-    if (built) built = layout(&t);
+    bool built = n >= 0 && build_tree(&t, rows, n);
     if (n >= 0 && !built) cli_fail(a.cmd, "out of memory");
     FILE *out = built ? cli_open_output(&a) : NULL;
     if (out) {
         size_t count;
         rc_snapshot_totals(snap, NULL, &count, NULL);
-        write_svg(out, &t, base_name(a.pos[0]), count);
+        write_svg(out, &t, base_name(a.pos[0]), count, false);
         status = cli_close_output(&a, out);
     }
-    if (n >= 0) tree_free(&t);
+    if (built) tree_free(&t);
     rc_free(rows);
     rc_snapshot_free(snap);
     return status;

@@ -24,6 +24,9 @@
  *       tools/mprof_plot.c; docs/mprof.md).
  *   reclaim heap top|growth|diff|why|dot|export ...
  *       Heap dumps written by rc_heap_dump (tools/heap.c; docs/heapdump.md).
+ *   reclaim report [-o OUT.html] FILE...
+ *       One self-contained HTML page from snapshots, heap dumps and mprof
+ *       data files (tools/html_report.c; docs/report.md).
  *   reclaim version
  *
  * The drop-in library is looked for in $RECLAIM_MALLOC_LIB, beside this
@@ -43,6 +46,7 @@
 #include "cli.h"
 #include "heap.h"
 #include "mprof.h"
+#include "html_report.h"
 
 #ifndef RECLAIM_INSTALL_LIBDIR
 #define RECLAIM_INSTALL_LIBDIR "/usr/local/lib"
@@ -63,6 +67,7 @@ static void usage(FILE *out) {
             "       reclaim heap why FILE ADDR\n"
             "       reclaim heap dot FILE ADDR [-o OUT.dot] [--depth N]\n"
             "       reclaim heap export FILE -o OUT.heapsnapshot\n"
+            "       reclaim report [-o OUT.html] FILE...\n"
             "       reclaim version\n"
             "The snapshot commands also take --include GLOB and --exclude GLOB (the\n"
             "innermost frame's file); -n 0 shows every row; -o - writes to stdout.\n");
@@ -170,7 +175,7 @@ int main(int argc, char **argv) {
         int (*fn)(int, char **);
     } snapshot_commands[] = {
         {"top", cli_top}, {"diff", cli_diff}, {"flamegraph", cli_flamegraph}, {"export", cli_export},
-        {"mprof", cli_mprof}, {"heap", cli_heap},
+        {"mprof", cli_mprof}, {"heap", cli_heap}, {"report", cli_report},
     };
     for (size_t i = 0; i < sizeof snapshot_commands / sizeof snapshot_commands[0]; i++)
         if (strcmp(argv[1], snapshot_commands[i].name) == 0) return snapshot_commands[i].fn(argc - 2, argv + 2);

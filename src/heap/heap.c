@@ -717,9 +717,8 @@ static RC_NOINLINE void *malloc_slow(size_t size) {
  * untraced path stays a leaf with a tail call (no frame to set up). */
 static RC_NOINLINE void *malloc_traced(size_t size, rc_site *site, void *caller) {
     void *b = malloc_fast(heap_public, size);
-    if (RC_UNLIKELY(b == NULL)) b = malloc_slow(size);
-    if (b) _rc_trace_alloc_hook(b, size, site, caller);
-    return b;
+    if (RC_UNLIKELY(b == NULL) && !(b = malloc_slow(size))) return NULL;
+    return _rc_trace_alloc_hook(b, size, site, caller);
 }
 
 static void free_slow(void *p);

@@ -347,7 +347,9 @@ enum { RC_MODE_FAST = 0, RC_MODE_UNINIT = 1, RC_MODE_DEBUG = 2, RC_MODE_SYSTEM =
  * through the hooked paths. */
 enum { RC_HOOK_TRACE = 1, RC_HOOK_OBJECTS = 2, RC_HOOK_LINES = 4, RC_HOOK_SAMPLED = 8 /* with TRACE: sampling */ };
 RC_INTERNAL extern _Atomic(int) _rc_trace_on;
-RC_INTERNAL extern void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
+/* The alloc hook returns p, so that an entry point can end with it (a
+ * tail call: no frame of its own around the hook). */
+RC_INTERNAL extern void *(*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller);
 RC_INTERNAL extern void (*_rc_trace_free_hook)(void *p);
 /* The per-line profiler's hooks (RC_HOOK_LINES), called by the tracer's
  * hooks above with the same arguments (before the tracer's own work, and

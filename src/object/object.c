@@ -210,8 +210,8 @@ slow:
  * (rc_trace_site_of maps an object to it), at 16 + payload bytes. Out of
  * line, so that rc_new's untraced path stays a leaf with a tail call. */
 static RC_NOINLINE void trace_new(void *obj, size_t extra, rc_site *site, void *caller) {
-    _rc_trace_alloc_hook(_rc_head(obj), sizeof(rc_object_head) + _rc_head_type(_rc_head(obj))->size + extra, site,
-                         caller);
+    (void)_rc_trace_alloc_hook(_rc_head(obj), sizeof(rc_object_head) + _rc_head_type(_rc_head(obj))->size + extra,
+                               site, caller);
     if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_OBJECTS) _rc_object_new_hook(obj);
 }
 

@@ -896,13 +896,13 @@ static RC_NOINLINE void trace_alloc_general(void *p, size_t size, rc_site *site,
     if (id) record((uintptr_t)p, size, id);
 }
 
-static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
+static void *trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
     int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
     if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) && RC_LIKELY(!tl.suspended)) {
         /* sampling: most allocations stop at the countdown */
         tl.until_sample -= (int64_t)(size ? size : 1);
         if (RC_LIKELY(tl.until_sample > 0) && tl.until_epoch == atomic_load_explicit(&epoch, memory_order_relaxed))
-            return;
+            return p;
         tl.until_sample += (int64_t)(size ? size : 1); /* trace_alloc_general counts it again */
     }
     if (RC_LIKELY(on == RC_HOOK_TRACE) && RC_LIKELY(!tl.suspended) && RC_LIKELY(!_rc_user_ra) &&
@@ -911,10 +911,11 @@ static void trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
         cache_slot *c = &cache[(f >> 4) & (CACHE_SLOTS - 1)];
         if (RC_LIKELY(c->hash == f && c->epoch == atomic_load_explicit(&epoch, memory_order_acquire) && !c->rec)) {
             record((uintptr_t)p, size, c->id);
-            return;
+            return p;
         }
     }
     trace_alloc_general(p, size, site, caller, on);
+    return p;
 }
 
 /* The free of block key, in a pool with side table v: its mark goes. */

@@ -41,13 +41,14 @@
  * every program that allocates, statically linked or not, also links this
  * file and its constructor. */
 _Atomic(int) _rc_trace_on;
-static void no_alloc_hook(void *p, size_t size, rc_site *site, void *caller) {
-    (void)p, (void)size, (void)site, (void)caller;
+static void *no_alloc_hook(void *p, size_t size, rc_site *site, void *caller) {
+    (void)size, (void)site, (void)caller;
+    return p;
 }
 static void no_free_hook(void *p) { (void)p; }
 static void no_object_hook(void *obj) { (void)obj; }
 static void no_side_hook(rc_arena *arena, unsigned first, unsigned n) { (void)arena, (void)first, (void)n; }
-void (*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller) = no_alloc_hook;
+void *(*_rc_trace_alloc_hook)(void *p, size_t size, rc_site *site, void *caller) = no_alloc_hook;
 void (*_rc_trace_free_hook)(void *p) = no_free_hook;
 void (*_rc_object_new_hook)(void *obj) = no_object_hook;
 void (*_rc_object_free_hook)(void *obj) = no_object_hook;

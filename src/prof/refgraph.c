@@ -5,16 +5,30 @@
  * (find_backref_chain, find_ref_chain) and the cycles kept alive (for the
  * leak report). The design essay is docs/objgraph.md.
  *
- * The index (rc_refgraph, src/internal/prof_objgraph.h) is built once per
- * query: one walk of the two worlds (the calling thread's and the
- * orphans') numbers every live object in heap order and fills an address
- * -> node hash table; then each node's traverse is called once, its
- * references to other nodes appended to one edge array in node order,
- * which is already the compressed forward adjacency (CSR); a counting
- * pass turns it into the reverse adjacency. O(objects + references) time,
- * 4 words per object and 2 per reference, and no recursion anywhere: the
- * chain searches are breadth-first with an array as the queue, the cycle
- * finder is Tarjan's algorithm with an explicit stack.
+ * Every query makes its own picture of the two worlds (the calling
+ * thread's and the orphans'), under the orphan lock, in passes over the
+ * pools with nothing written into the objects:
+ *
+ *   slots   each block of the worlds' pools (and each large object) gets a
+ *           number, its slot, computed from its address (the arena's row
+ *           in a small table, the span's first slot, the block's index by
+ *           the span's magic multiply): no hash table of objects, and the
+ *           header of a referent is never read;
+ *   pass    each live object's traverse is called once, in slot order;
+ *           the slots of its referents are appended to one edge array,
+ *           which is already the forward adjacency in compressed form
+ *           (CSR), and per slot a counter records gc_refs or referrers.
+ *
+ * The chain searches run on that: find_backref_chain is a breadth-first
+ * search forward from every root at once to the target (level bitmaps,
+ * stopping at the level that reaches it), find_ref_chain one forward from
+ * obj; get_leaking_objects needs only the counters. The full index of the
+ * pictures and leak reports (rc_refgraph, src/internal/prof_objgraph.h)
+ * renumbers the live slots as nodes, in heap order, and adds the reverse
+ * adjacency (a counting sort) and an address -> node hash table.
+ * O(objects + references) time, and no recursion anywhere: the searches
+ * are breadth-first over arrays and bitmaps, the cycle finder is Tarjan's
+ * algorithm with an explicit stack.
  *
  * References from outside the heap are the collector's gc_refs arithmetic
  * (docs/gc.md): an object's count minus the references the objects of the
@@ -35,72 +49,358 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal/prof_objgraph.h"
 
-/* {==== building the index ==== */
+/* {==== slots: numbers from addresses ==== */
 
-static size_t hash_ptr(const void *p) {
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return (size_t)x;
+#define NONE UINT32_MAX       /* no slot; in a parent array: not reached yet */
+#define ROOT (UINT32_MAX - 1) /* in a parent array: a start of the search */
+
+/*
+ * Every block of the two worlds' pools, and every large object, has a
+ * slot: the pools' blocks carved so far numbered in heap order (the pools
+ * of the thread's world, its large objects, then the same for the orphan
+ * world: the order of _rc_world_walk), free and DYING blocks included.
+ * A slot is computed from an address, with nothing written anywhere and
+ * nothing of the object read: the arena's row in a table (by chunk:
+ * directly indexed when the arenas lie close together, as they do, else
+ * hashed), in the row the entry of the address's 16 KiB page (its span's
+ * first slot, first page and size class), plus the block's index in the
+ * span by the class's magic multiply (no division). A pointer in an arena
+ * or a span none of our pools own has no slot: an object of another live
+ * thread's world. Neither the referent's header nor the pool descriptors
+ * are read — either is a cache miss per reference, which was the cost of
+ * the first index here (an address hash table) and of keeping the number
+ * in the header's gc_aux (as the collector keeps gc_refs).
+ */
+typedef struct segment {  /* a span of one of our pools, or one large object */
+    uint8_t *start;       /* first block's header */
+    uint32_t bs;          /* block size (0: a large object) */
+    uint32_t blocks;      /* blocks carved (1 for a large object) */
+    uint32_t base;        /* slot of the first block */
+    uint8_t cls, npages;  /* pools: size class, span length in pages */
+} segment;
+
+typedef struct page_ent { /* a 16 KiB page of an arena */
+    uint32_t base;        /* its span's first slot, or NONE: not ours */
+    uint8_t head;         /* its span's first page in the arena */
+    uint8_t cls;          /* the span's size class */
+} page_ent;
+
+#define ARENA_PAGES (1u << (RC_ARENA_SHIFT - RC_POOL_SHIFT))
+
+typedef struct slots {
+    segment *segs;
+    size_t nsegs, n;      /* segments, slots */
+    page_ent (*rows)[ARENA_PAGES]; /* direct: one row per chunk from chunk_min
+                                      on; hashed: one per arena of ours */
+    bool direct;
+    uintptr_t chunk_min;
+    size_t nrows;
+    uintptr_t *chunks;    /* hashed: chunk (0: empty) ... */
+    uint32_t *chunk_row;  /* ... -> row */
+    size_t arena_mask;
+    uint32_t *large;      /* large objects: hash of header -> segment + 1 (0: empty) */
+    size_t large_mask;
+} slots;
+
+typedef struct seg_list {
+    rc_vec pools;
+    bool oom;
+} seg_list;
+
+static void list_pool(rc_pool *pool, void *arg) {
+    seg_list *l = arg;
+    if (!_rc_vec_push(&l->pools, pool)) l->oom = true;
 }
 
-typedef struct u32vec {
-    uint32_t *items;
-    size_t len, cap;
-} u32vec;
+static size_t hash_word(uintptr_t x) {
+    uint64_t h = (uint64_t)x;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (size_t)h;
+}
 
-static bool u32_push(u32vec *v, uint32_t x) {
-    if (v->len == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 1024;
-        uint32_t *items = rc_realloc(v->items, cap * sizeof *items);
-        if (!items) return false;
-        v->items = items;
-        v->cap = cap;
+/* A big array of n items of size bytes (zeroed when zero), with
+ * transparent huge pages asked for (_rc_os_hugepages, a hint) on the whole
+ * 2 MiB pages inside it before it is first touched: fresh memory costs a
+ * page fault per 4 KiB page otherwise, which was a quarter of a chain
+ * search for 5M objects. Freed with rc_free. */
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+static void *big_alloc(size_t n, size_t size, bool zero) {
+    size_t bytes = (n ? n : 1) * size;
+    void *p = zero ? rc_calloc(1, bytes) : rc_malloc(bytes);
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), e = ((uintptr_t)p + bytes) & ~(HUGE_PAGE - 1);
+    if (p && e > a) _rc_os_hugepages((void *)a, e - a);
+    return p;
+}
+
+static void slots_free(slots *s) {
+    rc_free(s->segs);
+    rc_free(s->rows);
+    rc_free(s->chunks);
+    rc_free(s->chunk_row);
+    rc_free(s->large);
+    memset(s, 0, sizeof *s);
+}
+
+static bool seg_push(slots *s, size_t *cap, segment seg) {
+    if (s->nsegs == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        segment *segs = rc_realloc(s->segs, c * sizeof *segs);
+        if (!segs) return false;
+        s->segs = segs;
+        *cap = c;
     }
-    v->items[v->len++] = x;
+    s->segs[s->nsegs++] = seg;
     return true;
 }
 
-typedef struct node_ctx {
-    rc_vec *nodes;
-    bool oom;
-} node_ctx;
-
-static void gather_node(rc_object_head *h, void *arg) {
-    node_ctx *c = arg;
-    if (h->type_bits & RC_DYING) return;
-    if (!_rc_vec_push(c->nodes, _rc_payload(h))) c->oom = true;
+static bool list_world(slots *s, size_t *cap, rc_world *w, size_t *nlarge) {
+    seg_list l = {0};
+    if (w->heap) _rc_heap_pools(w->heap, list_pool, &l);
+    for (size_t i = 0; i < w->heaps.len; i++) _rc_heap_pools(w->heaps.items[i], list_pool, &l);
+    bool ok = !l.oom;
+    for (size_t i = 0; ok && i < l.pools.len; i++) {
+        rc_pool *pool = l.pools.items[i];
+        uint32_t blocks = atomic_load_explicit(&pool->capacity, memory_order_relaxed);
+        ok = seg_push(s, cap,
+                      (segment){_rc_pool_start(pool), _rc_pool_block_size(pool), blocks, (uint32_t)s->n, pool->cls,
+                                pool->npools});
+        s->n += blocks;
+    }
+    for (rc_large_obj *lo = w->large; ok && lo; lo = lo->next) {
+        ok = seg_push(s, cap, (segment){(uint8_t *)(lo + 1), 0, 1, (uint32_t)s->n, 0, 0});
+        s->n++;
+        ++*nlarge;
+    }
+    _rc_vec_free(&l.pools);
+    return ok && s->n < UINT32_MAX / 2;
 }
+
+static int cmp_word(const void *x, const void *y) {
+    uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The entry of the page holding address a, or NULL (no row: no pool of
+ * ours in that chunk). Direct: one load. */
+static inline const page_ent *page_of(const slots *s, uintptr_t a) {
+    if (RC_LIKELY(s->direct)) {
+        uintptr_t i = (a >> RC_POOL_SHIFT) - (s->chunk_min << (RC_ARENA_SHIFT - RC_POOL_SHIFT));
+        return i < s->nrows * ARENA_PAGES ? &s->rows[0][0] + i : NULL;
+    }
+    uintptr_t chunk = a >> RC_ARENA_SHIFT;
+    for (size_t j = hash_word(chunk) & s->arena_mask; s->chunks[j]; j = (j + 1) & s->arena_mask)
+        if (s->chunks[j] == chunk) return &s->rows[s->chunk_row[j]][(a >> RC_POOL_SHIFT) & (ARENA_PAGES - 1)];
+    return NULL;
+}
+
+/* List the two worlds' segments and build the tables (the orphan lock
+ * held). False when out of memory (s is then empty). */
+static bool slots_build(slots *s) {
+    memset(s, 0, sizeof *s);
+    size_t cap = 0, nlarge = 0;
+    bool ok = (!_rc_world_tls || list_world(s, &cap, _rc_world_tls, &nlarge)) &&
+              list_world(s, &cap, &_rc_orphans, &nlarge);
+    size_t npools = s->nsegs - nlarge, narenas = 0;
+    uintptr_t *chunks = NULL;
+    if (ok) ok = (chunks = rc_malloc((npools ? npools : 1) * sizeof *chunks)) != NULL;
+    if (ok) {
+        /* the distinct arenas, sorted */
+        for (size_t i = 0; i < s->nsegs; i++)
+            if (s->segs[i].bs) chunks[narenas++] = (uintptr_t)s->segs[i].start >> RC_ARENA_SHIFT;
+        qsort(chunks, narenas, sizeof *chunks, cmp_word);
+        size_t u = 0;
+        for (size_t i = 0; i < narenas; i++)
+            if (i == 0 || chunks[i] != chunks[i - 1]) chunks[u++] = chunks[i];
+        narenas = u;
+        size_t lcap = 16;
+        while (lcap < 2 * nlarge) lcap *= 2;
+        s->large_mask = lcap - 1;
+        s->large = rc_calloc(lcap, sizeof *s->large);
+        ok = s->large != NULL;
+        uintptr_t range = narenas ? chunks[narenas - 1] - chunks[0] + 1 : 0;
+        s->direct = range <= 4 * narenas + 64; /* close together (512 bytes a row) */
+        s->nrows = s->direct ? range : narenas;
+        s->chunk_min = narenas ? chunks[0] : 0;
+        if (ok) ok = (s->rows = rc_malloc((s->nrows ? s->nrows : 1) * sizeof *s->rows)) != NULL;
+        if (ok && !s->direct) {
+            size_t acap = 16;
+            while (acap < 2 * narenas) acap *= 2;
+            s->arena_mask = acap - 1;
+            s->chunks = rc_calloc(acap, sizeof *s->chunks);
+            s->chunk_row = rc_malloc(acap * sizeof *s->chunk_row);
+            ok = s->chunks && s->chunk_row;
+            for (size_t r = 0; ok && r < narenas; r++) {
+                size_t j = hash_word(chunks[r]) & s->arena_mask;
+                while (s->chunks[j]) j = (j + 1) & s->arena_mask;
+                s->chunks[j] = chunks[r];
+                s->chunk_row[j] = (uint32_t)r;
+            }
+        }
+    }
+    rc_free(chunks);
+    if (ok) {
+        memset(s->rows, 0xff, (s->nrows ? s->nrows : 1) * sizeof *s->rows);
+        for (size_t i = 0; i < s->nsegs; i++) {
+            const segment *seg = &s->segs[i];
+            uintptr_t a = (uintptr_t)seg->start;
+            if (seg->bs == 0) { /* a large object */
+                size_t j = hash_word(a) & s->large_mask;
+                while (s->large[j]) j = (j + 1) & s->large_mask;
+                s->large[j] = (uint32_t)i + 1;
+                continue;
+            }
+            page_ent *row = (page_ent *)page_of(s, a) - ((a >> RC_POOL_SHIFT) & (ARENA_PAGES - 1));
+            unsigned head = (unsigned)((a >> RC_POOL_SHIFT) & (ARENA_PAGES - 1));
+            for (unsigned p = head; p < head + seg->npages && p < ARENA_PAGES; p++)
+                row[p] = (page_ent){seg->base, (uint8_t)head, seg->cls};
+        }
+    }
+    if (!ok) slots_free(s);
+    return ok;
+}
+
+/*
+ * The slot of obj, an object a traverse visited (or a query's target), or
+ * NONE: a static immortal object (None, a small int) or an object of
+ * another live thread's world. While the orphan lock is held (the
+ * orphans' pools cannot change). obj is a live object, so its header is a
+ * block start of a span carved that far.
+ */
+static inline uint32_t slot_of(const slots *s, const void *obj) {
+    uintptr_t a = (uintptr_t)_rc_head(obj);
+    const page_ent *pe = page_of(s, a);
+    if (RC_LIKELY(pe != NULL) && RC_LIKELY(pe->base != NONE)) {
+        uintptr_t off = a - ((a & ~(uintptr_t)RC_ARENA_MASK) + ((uintptr_t)pe->head << RC_POOL_SHIFT));
+        return pe->base + (uint32_t)(((unsigned __int128)off * _rc_class_magic[pe->cls]) >> 64);
+    }
+    if (_rc_is_arena(a)) return NONE; /* a pool of another world */
+    if (_rc_is_static_object(obj) || !(_rc_head(obj)->type_bits & RC_LARGE)) return NONE;
+    for (size_t j = hash_word(a) & s->large_mask; s->large[j]; j = (j + 1) & s->large_mask) {
+        const segment *seg = &s->segs[s->large[j] - 1];
+        if ((uintptr_t)seg->start == a) return seg->base;
+    }
+    return NONE;
+}
+
+/* The object of slot k (a block's payload, live or not: no header is
+ * read). Binary search over the segments. */
+static void *slot_obj(const slots *s, uint32_t k) {
+    size_t lo = 0, hi = s->nsegs;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (s->segs[mid].base <= k) lo = mid;
+        else hi = mid;
+    }
+    const segment *seg = &s->segs[lo];
+    return _rc_payload((rc_object_head *)(seg->start + (size_t)(k - seg->base) * seg->bs));
+}
+
+static inline bool head_live(const rc_object_head *h) {
+    return h->type_bits && !(h->type_bits & RC_DYING);
+}
+/* }==== */
+
+/* {==== the pass over the references ==== */
+
+/* One traverse of every live object, in slot order; what it records is
+ * chosen by which pointers are set. */
+typedef struct pass {
+    const slots *s;
+    uint32_t *refs;    /* gc_refs (with csr): the count at the object, less 1 per
+                          reference to it (from out, after the traverses) */
+    uint32_t *indeg;   /* += 1 per reference */
+    bool csr;          /* append each referent's slot to out (forward CSR) */
+    uint32_t *out;
+    size_t len, cap;
+    uint64_t *live;    /* a bit per slot holding a live object */
+    uint32_t target;   /* references to this slot are counted */
+    size_t target_refs;
+    bool oom;
+} pass;
+
+static bool out_grow(pass *c) {
+    size_t cap = c->cap ? c->cap * 2 : 1024;
+    uint32_t *out = rc_realloc(c->out, cap * sizeof *out);
+    if (!out) return false;
+    c->out = out;
+    c->cap = cap;
+    return true;
+}
+
+static int visit_ref(void *obj, void *arg) {
+    pass *c = arg;
+    if (!obj) return 0;
+    uint32_t j = slot_of(c->s, obj);
+    if (j == NONE) return 0;
+    if (c->indeg) c->indeg[j]++;
+    if (j == c->target) c->target_refs++;
+    if (c->csr) {
+        if (RC_UNLIKELY(c->len == c->cap) && !out_grow(c)) {
+            c->oom = true;
+            return 1;
+        }
+        c->out[c->len++] = j;
+    }
+    return 0;
+}
+
+/* Run the pass (the orphan lock held); out_off (n + 1 entries) gets each
+ * slot's first edge when c->csr. refs and indeg start at zero (refs only
+ * with csr). False when out of memory. */
+static bool run_pass(const slots *s, pass *c, uint32_t *out_off) {
+    c->s = s;
+    if (c->csr && !c->out) {
+        c->cap = 2 * s->n + 1024;
+        c->out = big_alloc(c->cap, sizeof *c->out, false);
+        if (!c->out) return false;
+    }
+    for (size_t i = 0; i < s->nsegs && !c->oom; i++) {
+        const segment *seg = &s->segs[i];
+        uint8_t *p = seg->start;
+        for (uint32_t b = 0; b < seg->blocks && !c->oom; b++, p += seg->bs) {
+            uint32_t k = seg->base + b;
+            if (c->csr) out_off[k] = (uint32_t)c->len;
+            rc_object_head *h = (rc_object_head *)p;
+            uintptr_t bits = h->type_bits;
+            if (!bits || (bits & RC_DYING)) continue;
+            if (c->live) c->live[k / 64] |= (uint64_t)1 << (k % 64);
+            if (c->refs) {
+                /* immortal (or, impossibly, zero): 1, so that gc_refs stays
+                 * above zero exactly when nothing refers to it */
+                uint32_t n = h->refcnt;
+                c->refs[k] = _rc_is_immortal(h) || n == 0 ? 1 : n;
+            }
+            const rc_type *t = _rc_head_type(h);
+            if (t->traverse) t->traverse(_rc_payload(h), visit_ref, c);
+            if (c->len >= UINT32_MAX / 2) c->oom = true;
+        }
+    }
+    if (c->csr) out_off[s->n] = (uint32_t)c->len;
+    /* a loop of independent decrements overlaps its cache misses better
+     * than the same decrements spread over the traverse calls */
+    if (c->refs && !c->oom)
+        for (size_t e = 0; e < c->len; e++) c->refs[c->out[e]]--;
+    return !c->oom;
+}
+/* }==== */
+
+/* {==== the full index (pictures, leak reports) ==== */
 
 int64_t _rc_refgraph_find(const rc_refgraph *g, const void *obj) {
     if (!g->map || !obj) return -1;
-    for (size_t i = hash_ptr(obj) & g->map_mask;; i = (i + 1) & g->map_mask) {
+    for (size_t i = hash_word((uintptr_t)obj) & g->map_mask;; i = (i + 1) & g->map_mask) {
         uint32_t k = g->map[i];
         if (k == 0) return -1;
         if (g->nodes[k - 1] == obj) return (int64_t)k - 1;
     }
-}
-
-typedef struct edge_ctx {
-    const rc_refgraph *g;
-    u32vec *edges;
-    bool oom;
-} edge_ctx;
-
-static int visit_edge(void *obj, void *arg) {
-    edge_ctx *c = arg;
-    if (!obj) return 0;
-    int64_t k = _rc_refgraph_find(c->g, obj);
-    if (k >= 0 && !u32_push(c->edges, (uint32_t)k)) {
-        c->oom = true;
-        return 1;
-    }
-    return 0;
 }
 
 void _rc_refgraph_free(rc_refgraph *g) {
@@ -115,51 +415,65 @@ void _rc_refgraph_free(rc_refgraph *g) {
 
 bool _rc_refgraph_build(rc_refgraph *g, const char *fn) {
     memset(g, 0, sizeof *g);
-    rc_vec nodes = {0};
-    node_ctx nc = {&nodes, false};
-    u32vec edges = {0};
+    slots s;
+    pass c = {.csr = true, .target = NONE};
+    uint32_t *soff = NULL, *node = NULL;
     _rc_orphans_lock();
-    if (_rc_world_tls) _rc_world_walk(_rc_world_tls, gather_node, &nc);
-    _rc_world_walk(&_rc_orphans, gather_node, &nc);
-    bool ok = !nc.oom && nodes.len < UINT32_MAX / 2;
-    g->nodes = nodes.items;
-    g->n = nodes.len;
+    bool ok = slots_build(&s);
+    if (ok) {
+        soff = big_alloc(s.n + 1, sizeof *soff, false);
+        node = big_alloc(s.n, sizeof *node, false);
+        g->nodes = big_alloc(s.n, sizeof *g->nodes, false);
+        ok = soff && node && g->nodes && run_pass(&s, &c, soff);
+    }
+    if (ok) {
+        /* the nodes: the live objects, in slot order */
+        for (size_t i = 0; i < s.nsegs; i++) {
+            const segment *seg = &s.segs[i];
+            for (uint32_t b = 0; b < seg->blocks; b++) {
+                rc_object_head *h = (rc_object_head *)(seg->start + (size_t)b * seg->bs);
+                node[seg->base + b] = head_live(h) ? (uint32_t)g->n : NONE;
+                if (head_live(h)) g->nodes[g->n++] = _rc_payload(h);
+            }
+        }
+    }
+    _rc_orphans_unlock();
+    if (ok) {
+        g->out_off = rc_malloc((g->n + 1) * sizeof *g->out_off);
+        g->in_off = rc_calloc(g->n + 1, sizeof *g->in_off);
+        ok = g->out_off && g->in_off;
+    }
+    if (ok) {
+        /* the edges renumbered from slots to nodes, in place (those to a
+         * DYING object dropped); in_off[j + 1] counts j's referrers */
+        size_t w = 0, v = 0;
+        for (size_t k = 0; k < s.n; k++) {
+            if (node[k] == NONE) continue;
+            g->out_off[v++] = (uint32_t)w;
+            for (uint32_t e = soff[k]; e < soff[k + 1]; e++) {
+                uint32_t j = node[c.out[e]];
+                if (j == NONE) continue;
+                c.out[w++] = j;
+                g->in_off[j + 1]++;
+            }
+        }
+        g->out_off[g->n] = (uint32_t)w;
+        g->edges = w;
+    }
+    g->out = c.out;
+    rc_free(soff);
+    rc_free(node);
+    slots_free(&s);
     size_t cap = 16;
     while (cap < 2 * g->n) cap *= 2;
     if (ok) {
-        g->map = rc_calloc(cap, sizeof *g->map);
-        g->out_off = rc_malloc((g->n + 1) * sizeof *g->out_off);
-        ok = g->map && g->out_off;
-    }
-    if (ok) {
-        g->map_mask = cap - 1;
-        for (size_t k = 0; k < g->n; k++) {
-            size_t i = hash_ptr(g->nodes[k]) & g->map_mask;
-            while (g->map[i]) i = (i + 1) & g->map_mask;
-            g->map[i] = (uint32_t)k + 1;
-        }
-        edge_ctx ec = {g, &edges, false};
-        for (size_t k = 0; k < g->n && !ec.oom; k++) {
-            g->out_off[k] = (uint32_t)edges.len;
-            const rc_type *t = _rc_head_type(_rc_head(g->nodes[k]));
-            if (t->traverse) t->traverse(g->nodes[k], visit_edge, &ec);
-            if (edges.len >= UINT32_MAX) ec.oom = true;
-        }
-        g->out_off[g->n] = (uint32_t)edges.len;
-        ok = !ec.oom;
-    }
-    _rc_orphans_unlock();
-    g->out = edges.items;
-    g->edges = edges.len;
-    if (ok) {
-        g->in_off = rc_calloc(g->n + 1, sizeof *g->in_off);
         g->in = rc_malloc((g->edges ? g->edges : 1) * sizeof *g->in);
-        ok = g->in_off && g->in;
+        g->map = rc_calloc(cap, sizeof *g->map);
+        ok = g->in && g->map;
     }
     if (ok) {
-        /* counting sort of the edges by target: in_off[t + 1] counts, then
-         * prefix sums, then each source placed at its target's cursor */
-        for (size_t e = 0; e < g->edges; e++) g->in_off[g->out[e] + 1]++;
+        /* prefix sums of the counts, then each source placed at its
+         * target's cursor (a counting sort of the edges by target) */
         for (size_t k = 0; k < g->n; k++) g->in_off[k + 1] += g->in_off[k];
         uint32_t *cursor = rc_malloc((g->n + 1) * sizeof *cursor);
         ok = cursor != NULL;
@@ -168,6 +482,12 @@ bool _rc_refgraph_build(rc_refgraph *g, const char *fn) {
             for (size_t k = 0; k < g->n; k++)
                 for (uint32_t e = g->out_off[k]; e < g->out_off[k + 1]; e++) g->in[cursor[g->out[e]]++] = (uint32_t)k;
             rc_free(cursor);
+        }
+        g->map_mask = cap - 1;
+        for (size_t k = 0; ok && k < g->n; k++) {
+            size_t i = hash_word((uintptr_t)g->nodes[k]) & g->map_mask;
+            while (g->map[i]) i = (i + 1) & g->map_mask;
+            g->map[i] = (uint32_t)k + 1;
         }
     }
     if (!ok) {
@@ -307,31 +627,76 @@ int64_t rc_objgraph_get_leaking_objects(void ***out) {
         return -1;
     }
     *out = NULL;
-    rc_refgraph g;
-    if (!_rc_refgraph_build(&g, fn)) return -1;
+    /* one pass counting each slot's referrers, then the live ones with none */
+    slots s;
+    pass c = {.target = NONE};
+    void **list = NULL;
     size_t k = 0;
-    for (size_t i = 0; i < g.n; i++)
-        if (g.in_off[i] == g.in_off[i + 1] && !_rc_is_immortal(_rc_head(g.nodes[i]))) g.nodes[k++] = g.nodes[i];
-    if (k) {
-        void **list = rc_malloc(k * sizeof *list);
-        if (!list) {
-            _rc_refgraph_free(&g);
-            _rc_set_error("%s: out of memory", fn);
-            return -1;
-        }
-        memcpy(list, g.nodes, k * sizeof *list);
-        *out = list;
+    _rc_orphans_lock();
+    bool ok = slots_build(&s);
+    if (ok) {
+        c.indeg = big_alloc(s.n, sizeof *c.indeg, true);
+        ok = c.indeg && run_pass(&s, &c, NULL);
     }
-    _rc_refgraph_free(&g);
+    for (int round = 0; ok && round < 2; round++) { /* count, then fill */
+        k = 0;
+        for (size_t i = 0; i < s.nsegs; i++) {
+            const segment *seg = &s.segs[i];
+            for (uint32_t b = 0; b < seg->blocks; b++) {
+                rc_object_head *h = (rc_object_head *)(seg->start + (size_t)b * seg->bs);
+                if (c.indeg[seg->base + b] || !head_live(h) || _rc_is_immortal(h)) continue;
+                if (list) list[k] = _rc_payload(h);
+                k++;
+            }
+        }
+        if (round == 0 && k == 0) break;
+        if (round == 0) ok = (list = rc_malloc(k * sizeof *list)) != NULL;
+    }
+    _rc_orphans_unlock();
+    slots_free(&s);
+    rc_free(c.indeg);
+    if (!ok) {
+        rc_free(list);
+        _rc_set_error("%s: out of memory", fn);
+        errno = ENOMEM;
+        return -1;
+    }
+    *out = list;
     return (int64_t)k;
 }
 /* }==== */
 
 /* {==== chains ==== */
 
-/* Common checks and the index, with obj's node in *start. */
-static bool chain_setup(const char *fn, const void *obj, size_t max_depth, void ***chain, rc_refgraph *g,
-                        size_t *start) {
+/*
+ * What a chain search needs, built per call: the slots, and one pass that
+ * records the forward adjacency (CSR over slots: out_off/out, edges in
+ * slot and traverse order) and, for find_backref_chain, gc_refs (refs)
+ * and the references to the target. The orphan lock is released before
+ * the search itself (which calls pred, user code, in find_ref_chain).
+ */
+typedef struct chain_graph {
+    slots s;
+    uint32_t *out_off, *out;
+    uint32_t *refs;      /* NULL, or gc_refs (see rc_objgraph_find_backref_chain) */
+    uint64_t *live;      /* NULL, or a bit per slot holding a live object */
+    uint32_t target;     /* obj's slot */
+    size_t target_refs;  /* references to it from the live objects */
+} chain_graph;
+
+static void chain_graph_free(chain_graph *g) {
+    slots_free(&g->s);
+    rc_free(g->out_off);
+    rc_free(g->out);
+    rc_free(g->refs);
+    rc_free(g->live);
+    memset(g, 0, sizeof *g);
+}
+
+/* Common checks, then the graph. False with rc_last_error set. */
+static bool chain_setup(const char *fn, void *obj, size_t max_depth, void ***chain, bool backward,
+                        chain_graph *g) {
+    memset(g, 0, sizeof *g);
     if (chain) *chain = NULL;
     if (!obj) {
         _rc_set_error("%s: object is NULL", fn);
@@ -349,95 +714,246 @@ static bool chain_setup(const char *fn, const void *obj, size_t max_depth, void 
         _rc_set_error("%s: %p is not a live object", fn, obj);
         return false;
     }
-    if (!_rc_refgraph_build(g, fn)) return false;
-    int64_t k = _rc_refgraph_find(g, obj);
-    if (k < 0) {
-        _rc_refgraph_free(g);
-        _rc_set_error("%s: %p belongs to another thread's world", fn, obj);
+    pass c = {.csr = true, .target = NONE};
+    _rc_orphans_lock();
+    bool ok = slots_build(&g->s);
+    /* checked again under the lock: an orphan may have been released */
+    bool live = _rc_is_live_object(obj);
+    if (ok && live) g->target = slot_of(&g->s, obj);
+    if (ok && live && g->target != NONE) {
+        size_t n = g->s.n ? g->s.n : 1;
+        c.target = g->target;
+        g->out_off = big_alloc(g->s.n + 1, sizeof *g->out_off, false);
+        if (backward) g->refs = c.refs = big_alloc(n, sizeof *g->refs, true);
+        else g->live = c.live = rc_calloc((n + 63) / 64, sizeof *g->live);
+        ok = g->out_off && (backward ? g->refs != NULL : g->live != NULL) && run_pass(&g->s, &c, g->out_off);
+    }
+    _rc_orphans_unlock();
+    g->out = c.out;
+    g->target_refs = c.target_refs;
+    if (!ok) {
+        chain_graph_free(g);
+        _rc_set_error("%s: out of memory", fn);
+        errno = ENOMEM;
         return false;
     }
-    *start = (size_t)k;
+    if (!live || g->target == NONE) {
+        chain_graph_free(g);
+        if (!live) _rc_set_error("%s: %p is not a live object", fn, obj);
+        else _rc_set_error("%s: %p belongs to another thread's world", fn, obj);
+        return false;
+    }
     return true;
 }
 
-/* The chain from node `from` following parent links to the BFS start, as
+/* The chain from slot `from` following parent links to a start (ROOT), as
  * a new array: forward (from first) or reversed. */
-static int64_t make_chain(const char *fn, const rc_refgraph *g, const uint32_t *parent, size_t from, bool reverse,
+static int64_t make_chain(const char *fn, const chain_graph *g, const uint32_t *parent, uint32_t from, bool reverse,
                           void ***chain) {
     size_t len = 1;
-    for (size_t v = from; parent[v] != UINT32_MAX; v = parent[v]) len++;
+    for (uint32_t v = from; parent[v] != ROOT; v = parent[v]) len++;
     void **c = rc_malloc(len * sizeof *c);
     if (!c) {
         _rc_set_error("%s: out of memory", fn);
         return -1;
     }
     size_t i = 0;
-    for (size_t v = from;; v = parent[v]) {
-        c[reverse ? len - 1 - i : i] = g->nodes[v];
+    for (uint32_t v = from;; v = parent[v]) {
+        c[reverse ? len - 1 - i : i] = slot_obj(&g->s, v);
         i++;
-        if (parent[v] == UINT32_MAX) break;
+        if (parent[v] == ROOT) break;
     }
     *chain = c;
     return (int64_t)len;
 }
 
-typedef struct bfs {
-    uint32_t *parent, *depth, *queue;
-} bfs;
+/*
+ * find_backref_chain: a breadth-first search forward from every root at
+ * once, level by level, to the target. The roots are the slots with
+ * gc_refs > 0 after the pass: refs gets the object's count (1 for an
+ * immortal object) and loses one per reference from a live object, so it
+ * is above 0 exactly when the object is held from outside the heap or
+ * nothing refers to it (free and DYING slots end at 0 or below). The
+ * target is excluded: it is its own chain only when nothing refers to it.
+ * The first level that reaches the target gives a shortest chain from a
+ * root — the length a search backward over the referrers finds, with no
+ * reverse index to build — and the search stops there.
+ *
+ * Each level is a bitmap, taken in slot order, so the edges are read in
+ * the order the pass wrote them; a bitmap of the slots seen stays in
+ * cache where a parent array (4 bytes per slot, written at random) would
+ * not. The chain is then read back from the levels: from the target, at
+ * each level the first slot (in slot order) that refers to the next one.
+ * Past LEVELS_KEPT levels (n / 8 bytes each) the search starts over with
+ * a parent array instead (refs, in place), as deep chains are rare.
+ */
+#define LEVELS_KEPT 32
+#define PIPE 16 /* slots in flight in a level (see search_levels) */
 
-static bool bfs_init(bfs *b, size_t n, size_t start) {
-    b->parent = rc_malloc(n * sizeof *b->parent);
-    b->depth = rc_malloc(n * sizeof *b->depth);
-    b->queue = rc_malloc(n * sizeof *b->queue);
-    if (!b->parent || !b->depth || !b->queue) return false;
-    memset(b->parent, 0xff, n * sizeof *b->parent);
-    memset(b->depth, 0xff, n * sizeof *b->depth);
-    b->depth[start] = 0;
-    b->queue[0] = (uint32_t)start;
-    return true;
+static size_t mark_roots(const chain_graph *g, uint64_t *level, uint64_t *seen) {
+    size_t found = 0;
+    for (uint32_t k = 0; k < g->s.n; k++)
+        if ((int32_t)g->refs[k] > 0 && k != g->target) {
+            level[k / 64] |= (uint64_t)1 << (k % 64);
+            seen[k / 64] |= (uint64_t)1 << (k % 64);
+            found++;
+        }
+    return found;
 }
 
-static void bfs_free(bfs *b) {
-    rc_free(b->parent);
-    rc_free(b->depth);
-    rc_free(b->queue);
+static bool has_edge(const chain_graph *g, uint32_t v, uint32_t u) {
+    for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++)
+        if (g->out[e] == u) return true;
+    return false;
+}
+
+/* The search with kept levels: the chain's length, 0 for none within
+ * max_depth, -1 when out of memory, -2 when deeper than LEVELS_KEPT. */
+static int64_t search_levels(const char *fn, const chain_graph *g, size_t max_depth, void ***chain) {
+    size_t words = (g->s.n + 63) / 64 + 1;
+    uint64_t *levels[LEVELS_KEPT + 1] = {0};
+    uint64_t *seen = rc_calloc(words, sizeof *seen);
+    int64_t result = -1;
+    if (!seen || !(levels[0] = rc_calloc(words, sizeof *levels[0]))) goto done;
+    size_t found = mark_roots(g, levels[0], seen), depth = 0;
+    uint32_t t = g->target;
+    bool reached = false;
+    for (; found && depth < max_depth && !reached; depth++) {
+        if (depth == LEVELS_KEPT) {
+            result = -2;
+            goto done;
+        }
+        uint64_t *level = levels[depth], *next = levels[depth + 1] = rc_calloc(words, sizeof *next);
+        if (!next) goto done;
+        found = 0;
+        /* A level's slots come in slot order but sparse, which no hardware
+         * prefetcher follows: a ring of the next PIPE slots has their
+         * out_off fetched PIPE/2 slots ahead and their edges PIPE/2 slots
+         * ahead of their turn. The order they are taken in is unchanged. */
+        uint32_t ring[PIPE];
+        size_t in = 0, taken = 0;
+        for (size_t w = 0; w <= words && !reached; w++) {
+            uint64_t bits = w < words ? level[w] : 0;
+            /* past the last word: drain the ring */
+            while (!reached && (bits || (w == words && taken < in))) {
+                if (bits) {
+                    uint32_t v = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+                    bits &= bits - 1;
+                    __builtin_prefetch(&g->out_off[v]);
+                    ring[in++ % PIPE] = v;
+                    if (in >= PIPE / 2 + 1) __builtin_prefetch(&g->out[g->out_off[ring[(in - PIPE / 2 - 1) % PIPE]]]);
+                    if (in - taken < PIPE) continue;
+                } else if (taken + PIPE / 2 < in) {
+                    __builtin_prefetch(&g->out[g->out_off[ring[(taken + PIPE / 2) % PIPE]]]);
+                }
+                uint32_t v = ring[taken++ % PIPE];
+                for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++) {
+                    uint32_t u = g->out[e];
+                    uint64_t bit = (uint64_t)1 << (u % 64);
+                    if (seen[u / 64] & bit) continue;
+                    seen[u / 64] |= bit;
+                    next[u / 64] |= bit;
+                    found++;
+                    if (u == t) {
+                        reached = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if (!reached) {
+        result = 0;
+        goto done;
+    }
+    /* t is at level depth: back to a root, one level at a time */
+    void **c = rc_malloc((depth + 1) * sizeof *c);
+    if (!c) goto done;
+    uint32_t cur = t;
+    c[depth] = slot_obj(&g->s, t);
+    for (size_t l = depth; l-- > 0;) {
+        uint32_t pick = NONE;
+        for (size_t w = 0; w < words && pick == NONE; w++)
+            for (uint64_t bits = levels[l][w]; bits; bits &= bits - 1) {
+                uint32_t v = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+                if (has_edge(g, v, cur)) {
+                    pick = v;
+                    break;
+                }
+            }
+        if (pick == NONE) { /* cannot be: cur was reached from level l */
+            rc_free(c);
+            result = 0;
+            goto done;
+        }
+        cur = pick;
+        c[l] = slot_obj(&g->s, cur);
+    }
+    *chain = c;
+    result = (int64_t)depth + 1;
+done:
+    if (result == -1) {
+        _rc_set_error("%s: out of memory", fn);
+        errno = ENOMEM;
+    }
+    for (size_t l = 0; l <= LEVELS_KEPT; l++) rc_free(levels[l]);
+    rc_free(seen);
+    return result;
+}
+
+/* The search with a parent array (refs becomes it). */
+static int64_t search_parents(const char *fn, chain_graph *g, size_t max_depth, void ***chain) {
+    uint32_t *parent = g->refs, t = g->target;
+    uint32_t *queue = rc_malloc((g->s.n ? g->s.n : 1) * sizeof *queue);
+    if (!queue) {
+        _rc_set_error("%s: out of memory", fn);
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t tail = 0;
+    for (uint32_t k = 0; k < g->s.n; k++) {
+        if ((int32_t)parent[k] > 0 && k != t) {
+            parent[k] = ROOT;
+            queue[tail++] = k;
+        } else {
+            parent[k] = NONE;
+        }
+    }
+    int64_t result = 0;
+    size_t head = 0;
+    for (size_t depth = 0; head < tail && depth < max_depth && !result; depth++) {
+        size_t level_end = tail;
+        for (; head < level_end && !result; head++) {
+            uint32_t v = queue[head];
+            for (uint32_t e = g->out_off[v]; e < g->out_off[v + 1]; e++) {
+                uint32_t u = g->out[e];
+                if (parent[u] != NONE) continue;
+                parent[u] = v;
+                if (u == t) {
+                    result = make_chain(fn, g, parent, t, true, chain);
+                    break;
+                }
+                queue[tail++] = u;
+            }
+        }
+    }
+    rc_free(queue);
+    return result;
 }
 
 int64_t rc_objgraph_find_backref_chain(void *obj, size_t max_depth, void ***chain) {
     static const char *const fn = "rc_objgraph_find_backref_chain";
-    rc_refgraph g;
-    size_t start;
-    if (!chain_setup(fn, obj, max_depth, chain, &g, &start)) return -1;
-    int64_t result = 0;
-    bfs b;
-    if (!bfs_init(&b, g.n, start)) {
-        _rc_set_error("%s: out of memory", fn);
-        result = -1;
-        goto done;
+    chain_graph g;
+    if (!chain_setup(fn, obj, max_depth, chain, true, &g)) return -1;
+    int64_t result;
+    if (g.target_refs == 0) { /* nothing refers to obj */
+        g.refs[g.target] = ROOT;
+        result = make_chain(fn, &g, g.refs, g.target, false, chain);
+    } else {
+        result = search_levels(fn, &g, max_depth, chain);
+        if (result == -2) result = search_parents(fn, &g, max_depth, chain);
     }
-    if (g.in_off[start] == g.in_off[start + 1]) { /* nothing refers to obj */
-        result = make_chain(fn, &g, b.parent, start, false, chain);
-        goto done;
-    }
-    size_t head = 0, tail = 1;
-    while (head < tail) {
-        uint32_t v = b.queue[head++];
-        if (b.depth[v] >= max_depth) continue;
-        for (uint32_t e = g.in_off[v]; e < g.in_off[v + 1]; e++) {
-            uint32_t u = g.in[e];
-            if (b.depth[u] != UINT32_MAX) continue;
-            b.depth[u] = b.depth[v] + 1;
-            b.parent[u] = v;
-            if (_rc_refgraph_external(&g, u) > 0 || g.in_off[u] == g.in_off[u + 1]) {
-                result = make_chain(fn, &g, b.parent, u, false, chain);
-                goto done;
-            }
-            b.queue[tail++] = u;
-        }
-    }
-done:
-    bfs_free(&b);
-    _rc_refgraph_free(&g);
+    chain_graph_free(&g);
     return result;
 }
 
@@ -448,40 +964,47 @@ int64_t rc_objgraph_find_ref_chain(void *obj, rc_pred_fn pred, void *arg, size_t
         _rc_set_error("%s: pred is NULL", fn);
         return -1;
     }
-    rc_refgraph g;
-    size_t start;
-    if (!chain_setup(fn, obj, max_depth, chain, &g, &start)) return -1;
+    chain_graph g;
+    if (!chain_setup(fn, obj, max_depth, chain, false, &g)) return -1;
     int64_t result = 0;
-    bfs b;
-    if (!bfs_init(&b, g.n, start)) {
+    size_t n = g.s.n ? g.s.n : 1;
+    uint32_t *parent = rc_malloc(n * sizeof *parent), *queue = rc_malloc(n * sizeof *queue);
+    if (!parent || !queue) {
         _rc_set_error("%s: out of memory", fn);
+        errno = ENOMEM;
         result = -1;
         goto done;
     }
+    memset(parent, 0xff, n * sizeof *parent);
+    parent[g.target] = ROOT;
+    queue[0] = g.target;
     size_t head = 0, tail = 1;
-    while (head < tail) {
-        uint32_t v = b.queue[head++];
-        int hit = pred(g.nodes[v], arg);
-        if (hit < 0) {
-            result = -1; /* pred's own message stays */
-            goto done;
-        }
-        if (hit > 0) {
-            result = make_chain(fn, &g, b.parent, v, true, chain);
-            goto done;
-        }
-        if (b.depth[v] >= max_depth) continue;
-        for (uint32_t e = g.out_off[v]; e < g.out_off[v + 1]; e++) {
-            uint32_t u = g.out[e];
-            if (b.depth[u] != UINT32_MAX) continue;
-            b.depth[u] = b.depth[v] + 1;
-            b.parent[u] = v;
-            b.queue[tail++] = u;
+    for (size_t depth = 0; head < tail; depth++) {
+        size_t level_end = tail;
+        for (; head < level_end; head++) {
+            uint32_t v = queue[head];
+            int hit = pred(slot_obj(&g.s, v), arg);
+            if (hit < 0) {
+                result = -1; /* pred's own message stays */
+                goto done;
+            }
+            if (hit > 0) {
+                result = make_chain(fn, &g, parent, v, true, chain);
+                goto done;
+            }
+            if (depth >= max_depth) continue;
+            for (uint32_t e = g.out_off[v]; e < g.out_off[v + 1]; e++) {
+                uint32_t u = g.out[e];
+                if (parent[u] != NONE || !(g.live[u / 64] >> (u % 64) & 1)) continue; /* DYING: no node */
+                parent[u] = v;
+                queue[tail++] = u;
+            }
         }
     }
 done:
-    bfs_free(&b);
-    _rc_refgraph_free(&g);
+    rc_free(parent);
+    rc_free(queue);
+    chain_graph_free(&g);
     return result;
 }
 /* }==== */

@@ -1300,9 +1300,9 @@ RC_API int64_t rc_heapdump_chain(rc_heapdump *d, size_t i, uint32_t **out);
  *
  * `reclaim mprof run -- CMD` samples the resident memory of CMD and its
  * children and passes it a channel (RECLAIM_MPROF_FD); a process linked
- * with reclaim then sends its heap figures, a marker per collection and
- * the markers of the scopes below, which land in the same data file on
- * the same clock (docs/mprof.md). Without the channel every call here
+ * with reclaim then sends its heap figures (with its live objects), a
+ * marker per collection and the markers of the scopes below, which land
+ * in the same data file on the same clock (docs/mprof.md). Without the channel every call here
  * does nothing, cheaply. Records are sent without blocking and without
  * allocating, from any thread; when the sampler cannot keep up they are
  * dropped and counted.

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 /* The version this reclaim writes and reads. */
-#define MPROF_FORMAT_VERSION 1
+#define MPROF_FORMAT_VERSION 2
 
 /* One RSS sample of the command's process tree (an M line). */
 typedef struct mprof_sample {
@@ -30,7 +30,7 @@ typedef struct mprof_sample {
 typedef struct mprof_heap {
     uint64_t t;
     unsigned pid;
-    uint64_t in_use, mapped, blocks, collections, drops;
+    uint64_t in_use, mapped, blocks, objects, collections, drops; /* objects: 0 in version 1 files */
 } mprof_heap;
 
 /* One scope, its begin and end paired by (pid, token). An end that never

@@ -104,15 +104,21 @@ static const char *parse_record(reader *r, const char *line) {
         if (!num(&p, &f[0]) || !num(&p, &f[1]) || !num(&p, &f[2]) || *p) return "an M line needs rss, main, procs";
         if (d) PUSH(d->samples, d->nsamples, r->cap_samples, ((mprof_sample){t, f[0], f[1], (unsigned)f[2]}));
         return NULL;
-    case 'H':
+    case 'H': {
+        /* version 1 had no objects field (the fourth) */
+        bool v1 = d && d->version == 1;
         if (!num(&p, &pid)) return "no pid";
-        for (int i = 0; i < 5; i++)
-            if (!num(&p, &f[i])) return "an H line needs in_use, mapped, blocks, collections, drops";
+        for (int i = 0; i < (v1 ? 5 : 6); i++)
+            if (!num(&p, &f[i]))
+                return v1 ? "an H line needs in_use, mapped, blocks, collections, drops"
+                          : "an H line needs in_use, mapped, blocks, objects, collections, drops";
         if (*p) return "extra fields";
+        if (v1) f[5] = f[4], f[4] = f[3], f[3] = 0;
         if (d)
             PUSH(d->heap, d->nheap, r->cap_heap,
-                 ((mprof_heap){t, (unsigned)pid, f[0], f[1], f[2], f[3], f[4]}));
+                 ((mprof_heap){t, (unsigned)pid, f[0], f[1], f[2], f[3], f[4], f[5]}));
         return NULL;
+    }
     case 'P':
         if (!num(&p, &pid)) return "no pid";
         if (!word(&p, "hello") && !word(&p, "bye")) return "a P line is hello or bye";
@@ -254,8 +260,8 @@ bool mprof_load(const char *path, mprof_data *d, char *err, size_t errlen) {
                 snprintf(err, errlen, "'%s' is not a reclaim mprof data file", path);
                 goto out;
             }
-            if (v != MPROF_FORMAT_VERSION) {
-                snprintf(err, errlen, "'%s' is format version %lu; this reclaim reads version %d", path, v,
+            if (v != 1 && v != MPROF_FORMAT_VERSION) {
+                snprintf(err, errlen, "'%s' is format version %lu; this reclaim reads versions 1 to %d", path, v,
                          MPROF_FORMAT_VERSION);
                 goto out;
             }

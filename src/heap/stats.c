@@ -26,6 +26,20 @@ static void add_span(rc_pool *pool, void *arg) {
     s->pools_in_use += pool->npools;
 }
 
+static void add_objects(rc_pool *pool, void *arg) {
+    const rc_heap *heap = _rc_pool_heap(pool);
+    if (heap && heap->objects) *(size_t *)arg += atomic_load_explicit(&pool->used, memory_order_relaxed);
+}
+
+size_t _rc_heap_pool_objects(void) {
+    size_t n = 0;
+    _rc_heap_init();
+    pthread_mutex_lock(&_rc_arena_lock);
+    _rc_arena_walk_locked(add_objects, &n);
+    pthread_mutex_unlock(&_rc_arena_lock);
+    return n;
+}
+
 void rc_heap_get_stats(rc_heap_stats *out) {
     if (!out) {
         _rc_set_error("rc_heap_get_stats: out is NULL");

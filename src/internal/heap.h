@@ -380,6 +380,10 @@ RC_INTERNAL size_t _rc_heap_trim_all(void);
 RC_INTERNAL size_t _rc_heap_count(size_t *abandoned);
 /* Raise _rc_bytes_peak to the bytes now in used spans and large blocks. */
 RC_INTERNAL void _rc_heap_note_peak(void);
+/* Live objects in the pools of object heaps, every thread's (stats.c: one
+ * walk under the arena lock; objects of more than 256 KiB, which are
+ * large blocks, are not counted). */
+RC_INTERNAL size_t _rc_heap_pool_objects(void);
 RC_INTERNAL extern _Atomic(size_t) _rc_bytes_peak;
 
 /* ====================================================================

@@ -181,6 +181,7 @@ static void send_heap(void) {
     put_field(&r, st.bytes_in_use);
     put_field(&r, st.bytes_mapped);
     put_field(&r, st.blocks_in_use);
+    put_field(&r, _rc_heap_pool_objects());
     put_field(&r, atomic_load_explicit(&collections, memory_order_relaxed));
     put_field(&r, atomic_load_explicit(&drops, memory_order_relaxed));
     send_record(&r);

@@ -35,7 +35,12 @@ fi
 rc=$?
 [ $rc -eq 3 ] || fail "exit status $rc, want the command's 3; stderr: $(cat err)"
 [ ! -s err ] || fail "mprof run printed on stderr with -o: $(cat err)"
-[ "$(head -1 p.dat)" = "reclaim-mprof 1" ] || fail "first line: $(head -1 p.dat)"
+[ "$(head -1 p.dat)" = "reclaim-mprof 2" ] || fail "first line: $(head -1 p.dat)"
+# the heap records count live objects (field 7): the 2000 of the scope "cycles" before their collection
+awk '$1 == "S" && $6 == "begin" && $7 == "cycles" { cb = $2; tok = $3 " " $5 } $1 == "S" && $6 == "end" && ($3 " " $5) == tok { ce = $2 }
+     $1 == "H" { h[++n] = $2; o[n] = $7 }
+     END { for (i = 1; i <= n; i++) if (h[i] >= cb && h[i] <= ce && o[i] >= 2000) exit 0; exit 1 }' p.dat \
+    || fail "no heap record inside the scope cycles counts its 2000 objects"
 tail -1 p.dat | grep -q '^end [0-9]* exit 3 [0-9]* [0-9]* 0 0$' || fail "end line: $(tail -1 p.dat)"
 grep -q "^command $phases fork status 3$" p.dat || fail "command line: $(grep ^command p.dat)"
 grep -q '^interval 10000000$' p.dat || fail "interval line: $(grep ^interval p.dat)"

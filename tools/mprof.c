@@ -180,14 +180,14 @@ static void scan_parents(pids *procs, pids *parents) {
 /* The resident bytes of every descendant of this process (the sampler
  * itself not counted), of main alone, and how many processes. */
 static void sample_tree(pid_t main_pid, mprof_sample *s) {
-    pids todo = {0}, procs = {0}, parents = {0};
+    pids pending = {0}, procs = {0}, parents = {0};
     if (!have_children_file) scan_parents(&procs, &parents);
-    pids_push(&todo, getpid());
+    pids_push(&pending, getpid());
     s->rss = s->main = 0;
     s->procs = 0;
     bool self = true;
-    while (todo.n) {
-        pid_t pid = todo.v[--todo.n];
+    while (pending.n) {
+        pid_t pid = pending.v[--pending.n];
         if (!self) {
             uint64_t r = rss_of(pid);
             s->rss += r;
@@ -195,12 +195,12 @@ static void sample_tree(pid_t main_pid, mprof_sample *s) {
             s->procs++;
         }
         self = false;
-        if (have_children_file) children_of(pid, &todo);
+        if (have_children_file) children_of(pid, &pending);
         else
             for (size_t i = 0; i < procs.n && i < parents.n; i++)
-                if (parents.v[i] == pid) pids_push(&todo, procs.v[i]);
+                if (parents.v[i] == pid) pids_push(&pending, procs.v[i]);
     }
-    free(todo.v);
+    free(pending.v);
     free(procs.v);
     free(parents.v);
 }

@@ -6,28 +6,13 @@
 # usage: test_heap_cli.sh RECLAIM_BINARY MAKE_HEAPDUMP_BINARY
 set -u
 cli=$1 make=$2
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, $tmp, expect
 before=$tmp/before.rcheap after=$tmp/after.rcheap
 
 "$make" "$before" "$after" > "$tmp/facts" || { echo "FAIL: make_heapdump failed"; exit 1; }
 # file, node_line, leaf_line, and the addresses a b c d x y z l4 u1 u2
 . "$tmp/facts"
 
-# expect NAME EXPECTED COMMAND...: COMMAND exits 0 and prints EXPECTED exactly
-expect() {
-  local name=$1 want=$2; shift 2
-  local got
-  got=$("$@" 2> "$tmp/stderr"); local rc=$?
-  [ $rc -eq 0 ] || { fail "$name: exit status $rc ($(cat "$tmp/stderr"))"; return; }
-  [ -s "$tmp/stderr" ] && fail "$name: wrote to stderr: $(cat "$tmp/stderr")"
-  [ "$got" = "$want" ] || fail "$name: output differs:
---- expected
-$want
---- got
-$got"
-}
 
 # expect_error NAME PATTERN COMMAND...: status 2, nothing on stdout, one
 # line on stderr that starts "reclaim heap" and contains PATTERN

@@ -6,9 +6,7 @@
 # usage: test_snapshots.sh RECLAIM_BINARY MAKE_SNAPSHOT_BINARY
 set -u
 cli=$1 make=$2
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, $tmp, expect
 before=$tmp/before.rcsnap after=$tmp/after.rcsnap
 
 "$make" "$before" "$after" > "$tmp/facts" || { echo "FAIL: make_snapshot failed"; exit 1; }
@@ -16,19 +14,6 @@ before=$tmp/before.rcsnap after=$tmp/after.rcsnap
 . "$tmp/facts"
 f=$file
 
-# expect NAME EXPECTED COMMAND...: COMMAND exits 0 and prints EXPECTED exactly
-expect() {
-  local name=$1 want=$2; shift 2
-  local got
-  got=$("$@" 2> "$tmp/stderr"); local rc=$?
-  [ $rc -eq 0 ] || { fail "$name: exit status $rc ($(cat "$tmp/stderr"))"; return; }
-  [ -s "$tmp/stderr" ] && fail "$name: wrote to stderr: $(cat "$tmp/stderr")"
-  [ "$got" = "$want" ] || fail "$name: output differs:
---- expected
-$want
---- got
-$got"
-}
 
 # ---- top ---------------------------------------------------------------------
 # after: leaf_b 10 x 1100 B and 50 x 100 B, leaf_a 80 x 32 B (20 of 100 freed)

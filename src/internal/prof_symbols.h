@@ -30,6 +30,14 @@
  * trace while it builds a report. */
 RC_INTERNAL bool _rc_symbolize(uintptr_t addr, const char **function, const char **file, unsigned *line);
 
+/* A call made from code inlined into function (its name): the line in
+ * function of the inlined call that holds the call returning to ret, from
+ * the DWARF scopes (DW_AT_call_line), and in *file (when known, interned)
+ * that line's file; 0 when the call is not in code inlined into function,
+ * or nothing is known (always without libdw). Same lock and libdw session
+ * as _rc_symbolize. For RC_PROFILE_FUNCTION's table (lineprof.c). */
+RC_INTERNAL unsigned _rc_symbolize_inlined_call(uintptr_t ret, const char *function, const char **file);
+
 /* Forget the cached module list and the address cache (after dlopen or
  * dlclose, or in a forked child); interned strings stay valid. Optional:
  * an address found in no module re-reads the module list once anyway. */

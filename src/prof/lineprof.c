@@ -97,11 +97,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#if RC_HAVE_LIBDW
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
-#endif
 
 #include "internal/prof.h"
 #include "internal/prof_symbols.h"
@@ -112,7 +107,6 @@
 #define PAIR_FRAMES 32            /* frames of a free kept to recognise a realloc's allocation */
 #define SCAN_BACK 30              /* lines searched above the macro for the signature */
 #define MAX_FUNCTION_LINES 20000  /* lines searched for the closing brace */
-#define MAX_SCOPES 64             /* nested DWARF scopes followed at a call site */
 
 /* {==== the per-thread state ==== */
 
@@ -338,122 +332,10 @@ static void line_free(void *p) {
 }
 /* }==== */
 
-/* {==== calls made from inlined code (libdw) ==== */
-
 /* A call made from code inlined into the profiled function (rc_decref at
  * -O1, a static inline helper) has, in the line table, the inlined
- * function's file and line. The DWARF scopes at the call know better: the
- * first inlined subroutine inside the profiled function's scope (its
- * subprogram, or its own inlined copy) carries the line of the function
- * that used it (DW_AT_call_line). One libdw session for the process, made
- * on first use and kept (modules are reported again when an address is in
- * none of them), under dw_lock; used only when a table is printed. */
-#if RC_HAVE_LIBDW
-static pthread_mutex_t dw_lock = PTHREAD_MUTEX_INITIALIZER;
-static Dwfl *dw;
-static bool dw_failed;
-static char *dw_debuginfo_path; /* NULL: libdw's default search path */
-static const Dwfl_Callbacks dw_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .debuginfo_path = &dw_debuginfo_path,
-};
-
-static Dwfl_Module *dw_module(Dwarf_Addr pc) {
-    for (int pass = 0; pass < 2 && !dw_failed; pass++) {
-        if (!dw || pass) {
-            if (!dw && !(dw = dwfl_begin(&dw_callbacks))) {
-                dw_failed = true;
-                return NULL;
-            }
-            dwfl_report_begin(dw);
-            dwfl_linux_proc_report(dw, getpid());
-            dwfl_report_end(dw, NULL, NULL);
-        }
-        Dwfl_Module *m = dwfl_addrmodule(dw, pc);
-        if (m) return m;
-    }
-    return NULL;
-}
-
-/* The compile unit holding pc (through .debug_aranges, or by asking each
- * unit: clang emits no aranges by default). */
-static bool dw_unit(Dwfl_Module *m, Dwarf_Addr pc, Dwarf_Die *cu, Dwarf_Addr *bias) {
-    Dwarf_Die *die = dwfl_module_addrdie(m, pc, bias);
-    if (die) {
-        *cu = *die;
-        return true;
-    }
-    Dwarf *dwarf = dwfl_module_getdwarf(m, bias);
-    Dwarf_CU *unit = NULL;
-    Dwarf_Half version;
-    uint8_t type;
-    while (dwarf && dwarf_get_units(dwarf, unit, &unit, &version, &type, cu, NULL) == 0)
-        if ((type == DW_UT_compile || type == DW_UT_partial) && dwarf_haspc(cu, pc - *bias) > 0) return true;
-    return false;
-}
-
-static const char *dw_name(Dwarf_Die *die) {
-    Dwarf_Attribute a;
-    return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
-}
-
-/* The line, in function, of the inlined call holding the call that
- * returns to ret; 0 when that call is not in code inlined into function
- * (or nothing is known). *file: the file of that line when known. The
- * concrete scopes holding the address are found by descending the unit's
- * tree (dwarf_getscopes follows an inlined instance to its abstract
- * origin's scopes, not to the function it was inlined into). */
-static unsigned inlined_call_line(uintptr_t ret, const char *function, const char **file) {
-    unsigned line = 0;
-    pthread_mutex_lock(&dw_lock);
-    Dwarf_Addr pc = ret - 1, bias = 0; /* inside the call instruction */
-    Dwfl_Module *m = dw_module(pc);
-    Dwarf_Die cu, path[MAX_SCOPES];
-    int n = 0;
-    if (m && dw_unit(m, pc, &cu, &bias)) {
-        pc -= bias;
-        Dwarf_Die cur = cu, child;
-        while (n < MAX_SCOPES && dwarf_child(&cur, &child) == 0) {
-            bool found = false;
-            do {
-                int tag = dwarf_tag(&child);
-                found = (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
-                        dwarf_haspc(&child, pc) > 0;
-            } while (!found && dwarf_siblingof(&child, &child) == 0);
-            if (!found) break;
-            cur = path[n++] = child;
-        }
-    }
-    /* path[0] is the subprogram, path[n - 1] the innermost scope */
-    int at = -1;
-    for (int i = 0; i < n && at < 0; i++) {
-        int tag = dwarf_tag(&path[i]);
-        const char *name = tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ? dw_name(&path[i]) : NULL;
-        if (name && !strcmp(name, function)) at = i;
-    }
-    for (int i = at + 1; at >= 0 && i < n; i++) {
-        if (dwarf_tag(&path[i]) != DW_TAG_inlined_subroutine) continue;
-        Dwarf_Attribute a;
-        Dwarf_Word w;
-        if (dwarf_formudata(dwarf_attr(&path[i], DW_AT_call_line, &a), &w) == 0) line = (unsigned)w;
-        Dwarf_Files *files;
-        size_t nfiles;
-        if (dwarf_formudata(dwarf_attr(&path[i], DW_AT_call_file, &a), &w) == 0 &&
-            dwarf_getsrcfiles(&cu, &files, &nfiles) == 0 && w < nfiles)
-            *file = dwarf_filesrc(files, w, NULL, NULL);
-        break;
-    }
-    pthread_mutex_unlock(&dw_lock);
-    return line;
-}
-#else
-static unsigned inlined_call_line(uintptr_t ret, const char *function, const char **file) {
-    (void)ret, (void)function, (void)file;
-    return 0; /* without libdw there are no line numbers at all */
-}
-#endif
-/* }==== */
+ * function's file and line: the symbolizer finds the line of the function
+ * that used it (_rc_symbolize_inlined_call, prof_symbols.h). */
 
 /* {==== the table ==== */
 
@@ -640,7 +522,7 @@ static void print_table(const profile *pr) {
                                           : r->line >= pr->line && r->function && !strcmp(r->function, pr->function));
         if (!mine && r->line) { /* a call made from code inlined into the function? */
             const char *call_file = NULL;
-            unsigned l = inlined_call_line(r->ret, pr->function, &call_file);
+            unsigned l = _rc_symbolize_inlined_call(r->ret, pr->function, &call_file);
             if (l >= pr->line && (!bounded || l <= hi) &&
                 (!call_file || !strcmp(base_name(call_file), base_name(pr->file))))
                 r->line = l, mine = true;

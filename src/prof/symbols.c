@@ -480,6 +480,79 @@ static bool resolve(uintptr_t addr, sym_entry *e) {
 
 /* }====================================================================== */
 
+#if RC_HAVE_LIBDW
+#define MAX_SCOPES 64 /* nested DWARF scopes followed at a call site */
+
+static const char *die_name(Dwarf_Die *die) {
+    Dwarf_Attribute a;
+    return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+}
+
+/* The line, in function, of the inlined call holding the call that
+ * returns to ret; 0 when that call is not in code inlined into function
+ * (or nothing is known). *file: the file of that line when known. The
+ * concrete scopes holding the address are found by descending the unit's
+ * tree (dwarf_getscopes follows an inlined instance to its abstract
+ * origin's scopes, not to the function it was inlined into). */
+static unsigned inlined_call_locked(uintptr_t ret, const char *function, const char **file) {
+    unsigned line = 0;
+    Dwarf_Addr pc = ret - 1, bias = 0; /* inside the call instruction */
+    Dwfl *dwfl = dwfl_session();
+    Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+    Dwarf_Die cu, path[MAX_SCOPES];
+    int n = 0;
+    if (m && find_cu(m, pc, &cu, &bias)) {
+        pc -= bias;
+        Dwarf_Die cur = cu, child;
+        while (n < MAX_SCOPES && dwarf_child(&cur, &child) == 0) {
+            bool found = false;
+            do {
+                int tag = dwarf_tag(&child);
+                found = (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+                        dwarf_haspc(&child, pc) > 0;
+            } while (!found && dwarf_siblingof(&child, &child) == 0);
+            if (!found) break;
+            cur = path[n++] = child;
+        }
+    }
+    /* path[0] is the subprogram, path[n - 1] the innermost scope */
+    int at = -1;
+    for (int i = 0; i < n && at < 0; i++) {
+        int tag = dwarf_tag(&path[i]);
+        const char *name = tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ? die_name(&path[i]) : NULL;
+        if (name && !strcmp(name, function)) at = i;
+    }
+    for (int i = at + 1; at >= 0 && i < n; i++) {
+        if (dwarf_tag(&path[i]) != DW_TAG_inlined_subroutine) continue;
+        Dwarf_Attribute a;
+        Dwarf_Word w;
+        if (dwarf_formudata(dwarf_attr(&path[i], DW_AT_call_line, &a), &w) == 0) line = (unsigned)w;
+        Dwarf_Files *files;
+        size_t nfiles;
+        if (dwarf_formudata(dwarf_attr(&path[i], DW_AT_call_file, &a), &w) == 0 &&
+            dwarf_getsrcfiles(&cu, &files, &nfiles) == 0 && w < nfiles)
+            *file = intern(dwarf_filesrc(files, w, NULL, NULL));
+        break;
+    }
+    return line;
+}
+#endif
+
+unsigned _rc_symbolize_inlined_call(uintptr_t ret, const char *function, const char **file) {
+#if RC_HAVE_LIBDW
+    if (!ret || !function) return 0;
+    pthread_once(&atfork_once, register_atfork);
+    pthread_mutex_lock(&S.lock);
+    check_loader();
+    unsigned line = inlined_call_locked(ret, function, file);
+    pthread_mutex_unlock(&S.lock);
+    return line;
+#else
+    (void)ret, (void)function, (void)file;
+    return 0; /* without libdw there are no line numbers at all */
+#endif
+}
+
 bool _rc_symbolize(uintptr_t addr, const char **function, const char **file, unsigned *line) {
     if (addr == 0) return false;
     pthread_once(&atfork_once, register_atfork);

@@ -725,10 +725,11 @@ typedef enum rc_dtype {
 } rc_dtype;
 
 /* A new array of n zeroed elements. Up to RC_SMALL_MAX bytes of elements
- * live inside the array object; larger buffers come from the heap, which
- * maps those above RC_MEDIUM_MAX from the OS directly (rc_heap_stats
- * large_blocks) and unmaps them when the array dies. A bad dtype:
- * NULL with rc_last_error set. */
+ * live inside the array object; a larger buffer is a mapping of its own
+ * from the OS, whatever its size (in the default heap mode: page-aligned,
+ * at least a page, one of rc_heap_stats large_blocks), unmapped when the
+ * array dies or kept briefly in the heap's cache of freed mappings
+ * (rc_heap_trim empties it). A bad dtype: NULL with rc_last_error set. */
 RC_API void *rc_array_new(rc_dtype dtype, size_t n);
 /* A new array holding a copy of n elements of dtype at data. */
 RC_API void *rc_array_from_buffer(rc_dtype dtype, const void *data, size_t n);

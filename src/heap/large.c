@@ -29,6 +29,17 @@
  * with). Growth within the mapping changes only the size: no system call.
  * The headroom is address space until the program touches it, so it is
  * counted only in the bytes mapped.
+ *
+ * Buffers that are mappings whatever their size. rc_malloc maps only what
+ * the medium classes cannot hold, and rc_realloc of a large block down to
+ * RC_MEDIUM_MAX or less moves it into a medium class. The typed arrays
+ * (src/types/array.c) want every buffer above RC_SMALL_MAX to be a mapping
+ * of its own, given back to the OS when the array dies: _rc_large_buffer
+ * and _rc_large_buffer_realloc are rc_malloc and rc_realloc for them, with
+ * the same mode dispatch (the debug and system modes have no mappings of
+ * their own: there the buffer is the mode's ordinary block, so their
+ * checks still cover it) and the same trace hooks, called here as the
+ * public entry points call them. rc_free releases the buffers.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -284,6 +295,39 @@ void *_rc_large_realloc(void *p, size_t size) {
     _rc_heap_note_peak();
     return q;
 }
+
+/* {==== buffers that stay mappings (see the essay) ==== */
+
+/* The heap's mode, starting the library first if it has not started. */
+static int heap_mode(void) {
+    int m = atomic_load_explicit(&_rc_heap_mode, memory_order_relaxed);
+    if (RC_UNLIKELY(m == RC_MODE_UNINIT)) {
+        _rc_heap_init();
+        m = atomic_load_explicit(&_rc_heap_mode, memory_order_relaxed);
+    }
+    return m;
+}
+
+void *_rc_large_buffer(size_t size, bool zero) {
+    if (heap_mode() != RC_MODE_FAST) return zero ? rc_calloc(1, size) : rc_malloc(size);
+    void *p = _rc_large_alloc(size, RC_ALIGNMENT, zero);
+    if (RC_TRACING() && p) _rc_trace_alloc_hook(p, size, NULL, __builtin_return_address(0));
+    return p;
+}
+
+void *_rc_large_buffer_realloc(void *p, size_t size) {
+    if (heap_mode() != RC_MODE_FAST) return rc_realloc(p, size);
+    if (!p) return _rc_large_buffer(size, false);
+    if (!RC_TRACING()) return _rc_large_realloc(p, size);
+    /* as rc_realloc traces: the old block's record goes, the result is
+     * traced anew; on failure the old block is traced again, as it was */
+    _rc_trace_free_hook(p);
+    void *q = _rc_large_realloc(p, size);
+    if (q) _rc_trace_alloc_hook(q, size, NULL, __builtin_return_address(0));
+    else _rc_trace_alloc_hook(p, _rc_large_usable(p), NULL, __builtin_return_address(0));
+    return q;
+}
+/* }==== */
 
 size_t _rc_large_trim(bool force) {
     pthread_mutex_lock(&large_lock);

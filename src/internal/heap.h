@@ -426,6 +426,21 @@ RC_INTERNAL void _rc_large_free(void *p);
 RC_INTERNAL size_t _rc_large_usable(const void *p);
 RC_INTERNAL bool _rc_large_owns(const void *p);
 RC_INTERNAL void *_rc_large_realloc(void *p, size_t size);
+/* A buffer that is a mapping of its own whatever its size, for the typed
+ * arrays (src/types/array.c): in the default mode a large block (its own
+ * 1 MiB-aligned mapping, its size rounded up to a page, counted in
+ * large_blocks and bytes_in_use, subject to fault injection, unmapped or
+ * cached by rc_free); in the debug and system modes the mode's ordinary
+ * block, as rc_malloc gives it. Zeroed when zero. Traced as rc_malloc's
+ * blocks are. Released with rc_free. NULL (errno = ENOMEM, rc_last_error
+ * set when the size is impossible) on failure. */
+RC_INTERNAL void *_rc_large_buffer(size_t size, bool zero);
+/* Resize a block of _rc_large_buffer (NULL p: allocate one) keeping it a
+ * mapping of its own at any size, where rc_realloc would move a block of
+ * RC_MEDIUM_MAX bytes or less into the medium classes: grown in place or
+ * with mremap, shrunk as _rc_large_realloc shrinks. Traced as rc_realloc.
+ * On failure NULL, and p is left as it was. */
+RC_INTERNAL void *_rc_large_buffer_realloc(void *p, size_t size);
 RC_INTERNAL size_t _rc_large_trim(bool force);
 RC_INTERNAL void _rc_large_stats(size_t *blocks, size_t *bytes, size_t *usable, size_t *cached);
 /* Bytes of live large blocks, without taking the large lock. */

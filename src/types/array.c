@@ -3,41 +3,62 @@
  * with the repr and equality of Python's array module).
  *
  * Layout. One 48-byte object (16-byte header + the 32-byte payload below)
- * and the elements, which live in one of three places:
+ * and the elements, which live in one of four places:
  *
  *   INLINE  inside the object, right after the payload (rc_new_var): for
  *           arrays created with a fixed size of at most RC_SMALL_MAX bytes
  *           (rc_array_new, rc_array_from_buffer, an empty array). The
  *           capacity is the whole pool block, so a few appends may still
  *           fit. One allocation, one block, no pointer chase.
- *   HEAP    a buffer of its own from the heap (rc_malloc / rc_realloc).
- *           The heap serves buffers above RC_MEDIUM_MAX (256 KiB) as
- *           mappings of their own, straight from the OS: rc_free unmaps
- *           them (or keeps them briefly in the heap's small cache of freed
- *           mappings, within RECLAIM_HEAP_RETAIN, which rc_heap_trim
- *           empties), and rc_realloc grows them with mremap, in place or
- *           by moving the pages, never by copying. Going through the heap
- *           rather than calling mmap here keeps array memory in
- *           rc_heap_stats (large_blocks, bytes_in_use), in fault injection
- *           and in the debug allocator. A 1M-element float64 array costs
- *           its 8 MB rounded up to a page, plus the 48-byte object.
- *           Buffers between RC_SMALL_MAX and RC_MEDIUM_MAX come from the
- *           heap's medium classes: mapping a 600-byte buffer would cost a
- *           4 KiB page and two system calls.
+ *   HEAP    a pool block of its own (rc_malloc / rc_realloc) of at most
+ *           RC_SMALL_MAX bytes: only for an array built by appends while
+ *           its elements fit in a small block.
+ *   MAPPED  a buffer above RC_SMALL_MAX bytes: a mapping of its own,
+ *           straight from the OS, whatever its size, as issue 4 asks
+ *           ("buffers above the small-object limit come straight from the
+ *           OS and go back to it when the array dies"). The heap's
+ *           _rc_large_buffer / _rc_large_buffer_realloc (src/heap/large.c)
+ *           serve it as a large block: 1 MiB-aligned, its size rounded up
+ *           to a page, counted in rc_heap_stats (large_blocks, large_bytes,
+ *           bytes_in_use), subject to fault injection and traced like
+ *           rc_malloc's blocks; rc_free unmaps it when the array dies, or
+ *           keeps it briefly in the heap's small cache of freed mappings
+ *           (RECLAIM_LARGE_CACHE entries within RECLAIM_HEAP_RETAIN, for
+ *           RECLAIM_PURGE_DELAY) which rc_heap_trim empties. rc_realloc
+ *           would move a large block of RC_MEDIUM_MAX bytes or less into a
+ *           medium class; _rc_large_buffer_realloc keeps it a mapping at
+ *           any size. The price: the smallest mapped buffer is a 4 KiB page
+ *           (an array of 65 float64 uses 4096 bytes for 520), each mapping
+ *           is a system call to make and one to unmap (the cache absorbs
+ *           the pairs of a program that frees and reallocates), and each
+ *           live one is a kernel mapping of its own (Linux allows about
+ *           65530 per process by default, vm.max_map_count; beyond that
+ *           the array calls fail as out of memory). In the debug
+ *           and system heap modes (RECLAIM_MALLOC=debug|malloc) there are
+ *           no mappings of the heap's own: the buffer is the mode's
+ *           ordinary block, so the debug allocator's checks cover it.
  *   VIEW    a slice of another array's buffer (rc_array_view). The view
  *           holds a reference to the root array that owns the buffer (a
  *           view of a view refers to the root, never to the middle view),
  *           so the buffer lives as long as any view of it.
  *
- * Growth (append). A full buffer grows to 1.5x (at least 64 bytes) while
- * it is served from the pools, where rc_realloc copies; once it is a
- * mapping, by 1/16 only (CPython's array module grows by as much), as
- * growing a mapping copies nothing: the heap remaps it with a quarter of
- * address-space headroom and later growth inside that headroom is no
- * system call at all. The capacity is always what rc_usable_size reports
- * (the request rounded up to a page), so no slack is left unused. An
- * INLINE array that outgrows its block moves to a HEAP buffer; the inline
- * bytes then stay unused until the array dies.
+ * Growth (append). A full INLINE or HEAP buffer grows to 1.5x (at least 64
+ * bytes), copied into a new pool block, up to RC_SMALL_MAX bytes; the
+ * first growth beyond that (elements needing more than 512 bytes) copies
+ * the elements into a mapping. A MAPPED buffer grows by 1/16 (CPython's
+ * array module grows by as much), which stays cheap because the heap
+ * rarely copies: it grows the block in place within its mapping, or
+ * remaps it (mremap, in place or by moving the pages, no copy) with a
+ * quarter of address-space headroom, or moves it into a cached freed
+ * mapping that holds it (a copy of resident pages). Each step is a
+ * constant factor larger than the last, so growth is amortized O(1) per
+ * element, only O(log n) steps are system calls, and growth inside the
+ * headroom is none at all. The capacity is always what
+ * rc_usable_size reports (for a mapping, the request rounded up to a
+ * page), so no slack is left unused. An INLINE array that outgrows its
+ * block moves out; the inline bytes then stay unused until the array dies.
+ * A MAPPED buffer stays MAPPED: shrinking it (rc_array_from_iter's fit)
+ * keeps the mapping, as the heap shrinks large blocks.
  *
  * Views and growth. Growing may move the buffer, which would leave a view
  * pointing at freed memory, so an array with live views (exports > 0) and
@@ -81,14 +102,18 @@
 
 /* {==== the object ==== */
 
-enum { KIND_INLINE = 0, KIND_HEAP = 1, KIND_VIEW = 2 };
+enum { KIND_INLINE = 0, KIND_HEAP = 1, KIND_VIEW = 2, KIND_MAPPED = 3 };
 
 /*
  * Invariants:
  *   INLINE: data == inline_data, len <= cap, and cap * size fits in the
  *           object's block.
- *   HEAP:   data is an rc_malloc block of at least cap * size bytes, owned;
- *           len <= cap.
+ *   HEAP:   data is an rc_malloc block (a pool block) of at least
+ *           cap * size bytes, owned; len <= cap; cap * size <= RC_SMALL_MAX.
+ *   MAPPED: data is a _rc_large_buffer block (a mapping of its own in the
+ *           default heap mode) of at least cap * size bytes, owned;
+ *           len <= cap; cap * size > RC_SMALL_MAX. It stays MAPPED until
+ *           the array dies, whatever it shrinks to.
  *   VIEW:   base is a root array (never a view) holding one reference for
  *           this view, counted in base->exports; data lies inside base's
  *           buffer, data + len * size within base's len elements at the
@@ -97,13 +122,14 @@ enum { KIND_INLINE = 0, KIND_HEAP = 1, KIND_VIEW = 2 };
  */
 typedef struct array_obj {
     uint8_t dtype;    /* rc_dtype */
-    uint8_t kind;     /* KIND_*: set at creation; INLINE becomes HEAP when it outgrows its block */
+    uint8_t kind;     /* KIND_*: set at creation; grow() changes INLINE or HEAP
+                         to HEAP (up to RC_SMALL_MAX bytes) or MAPPED (beyond) */
     uint8_t shift;    /* log2 of the element size */
     uint8_t pad;
     uint32_t exports; /* live views of this buffer: +1 by rc_array_view, -1 when a view dies */
     size_t len;       /* elements */
     union {
-        size_t cap;              /* INLINE, HEAP: elements the buffer holds */
+        size_t cap;              /* INLINE, HEAP, MAPPED: elements the buffer holds */
         struct array_obj *base;  /* VIEW: the root array (own reference) */
     };
     char *data;       /* the elements, aligned to their size; never NULL */
@@ -152,8 +178,8 @@ const rc_type rc_array_type = {.name = "array",
 
 static void array_destroy(void *self) {
     array_obj *a = self;
-    if (a->kind == KIND_HEAP) {
-        rc_free(a->data);
+    if (a->kind == KIND_HEAP || a->kind == KIND_MAPPED) {
+        rc_free(a->data); /* a mapping goes back to the OS (or the heap's cache of mappings) */
     } else if (a->kind == KIND_VIEW) {
         array_obj *base = a->base;
         a->base = NULL;
@@ -181,9 +207,9 @@ static inline bool index_ok(const char *fn, const array_obj *a, int64_t i, size_
 }
 
 /* A new array of n elements of dtype (validated), inline when they fit in
- * RC_SMALL_MAX bytes, else in a heap buffer; zeroed, or left for the caller
- * to fill when zero is false (then a buffer fresh from the OS is not
- * written twice). */
+ * RC_SMALL_MAX bytes, else in a mapping of its own; zeroed, or left for the
+ * caller to fill when zero is false (then a buffer fresh from the OS is
+ * not written twice). */
 static array_obj *array_alloc(const char *fn, rc_dtype dtype, size_t n, bool zero) {
     unsigned shift = dtypes[dtype].shift;
     if (n > (SIZE_MAX >> 1) >> shift) {
@@ -201,7 +227,7 @@ static array_obj *array_alloc(const char *fn, rc_dtype dtype, size_t n, bool zer
         size_t room = bytes ? rc_sizeof(a) - sizeof(rc_object_head) - sizeof(array_obj) : 0;
         a->cap = room >> shift;
     } else {
-        char *buf = zero ? rc_calloc(n, (size_t)1 << shift) : rc_malloc(bytes);
+        char *buf = _rc_large_buffer(bytes, zero);
         if (!buf) {
             _rc_set_error("%s: out of memory for %zu elements of %s", fn, n, dtypes[dtype].name);
             return NULL;
@@ -211,7 +237,7 @@ static array_obj *array_alloc(const char *fn, rc_dtype dtype, size_t n, bool zer
             rc_free(buf);
             return NULL;
         }
-        a->kind = KIND_HEAP;
+        a->kind = KIND_MAPPED;
         a->data = buf;
         a->cap = rc_usable_size(buf) >> shift;
     }
@@ -492,24 +518,34 @@ static RC_NOINLINE int grow(const char *fn, array_obj *a) {
     if (a->len < a->cap) return 0;
     size_t old = a->cap << a->shift, want;
     if (old < 64) want = 64;
-    else if (old <= RC_MEDIUM_MAX) want = old + old / 2;
+    else if (a->kind != KIND_MAPPED) want = old + old / 2;
     else want = old + old / 16;
     if (want < old || want > (SIZE_MAX >> 1)) {
         _rc_set_error("%s: the array cannot grow beyond %zu elements", fn, a->len);
         return -1;
     }
+    /* a pool buffer becomes a mapping only once the elements need more
+     * than RC_SMALL_MAX bytes: until then it stops at the largest small
+     * block (so a mapping always holds more than a small block could) */
+    size_t need = (a->len + 1) << a->shift;
+    if (a->kind != KIND_MAPPED && want > RC_SMALL_MAX && need <= RC_SMALL_MAX) want = RC_SMALL_MAX;
     char *buf;
-    if (a->kind == KIND_INLINE) {
-        buf = rc_malloc(want);
-        if (buf) memcpy(buf, a->data, a->len << a->shift);
+    uint8_t kind = want > RC_SMALL_MAX ? KIND_MAPPED : KIND_HEAP;
+    if (a->kind == kind) {
+        buf = kind == KIND_MAPPED ? _rc_large_buffer_realloc(a->data, want) : rc_realloc(a->data, want);
     } else {
-        buf = rc_realloc(a->data, want);
+        /* INLINE to HEAP or MAPPED, HEAP to MAPPED: a new buffer, copied */
+        buf = kind == KIND_MAPPED ? _rc_large_buffer(want, false) : rc_malloc(want);
+        if (buf) {
+            memcpy(buf, a->data, a->len << a->shift);
+            if (a->kind == KIND_HEAP) rc_free(a->data);
+        }
     }
     if (!buf) {
         _rc_set_error("%s: out of memory growing to %zu bytes", fn, want);
         return -1;
     }
-    a->kind = KIND_HEAP;
+    a->kind = kind;
     a->data = buf;
     a->cap = rc_usable_size(buf) >> a->shift;
     return 0;
@@ -568,12 +604,16 @@ int rc_array_append_int(void *array, int64_t value) {
     return 0;
 }
 
-/* Give back the spare capacity of a HEAP array built by appending, when
- * more than an eighth of it is unused (rc_array_from_iter). */
+/* Give back the spare capacity of a HEAP or MAPPED array built by
+ * appending, when more than an eighth of it is unused (rc_array_from_iter).
+ * A mapping stays a mapping (the heap keeps the pages unless more than
+ * half of the mapping and over 8 MiB would be unused: see large.c). */
 static void shrink_to_fit(array_obj *a) {
-    if (a->kind != KIND_HEAP || a->cap - a->len <= a->cap / 8) return;
+    if ((a->kind != KIND_HEAP && a->kind != KIND_MAPPED) || a->cap - a->len <= a->cap / 8) return;
     size_t bytes = a->len << a->shift;
-    char *buf = rc_realloc(a->data, bytes ? bytes : 1);
+    if (!bytes) bytes = 1;
+    if (a->kind == KIND_MAPPED && bytes <= RC_SMALL_MAX) bytes = RC_SMALL_MAX + 1; /* MAPPED stays above */
+    char *buf = a->kind == KIND_MAPPED ? _rc_large_buffer_realloc(a->data, bytes) : rc_realloc(a->data, bytes);
     if (!buf) return; /* keeping the bigger buffer is fine */
     a->data = buf;
     a->cap = rc_usable_size(buf) >> a->shift;

@@ -7,8 +7,12 @@
  * object of generations 0..g of the world. The young generations are side
  * vectors, so a young collection touches only them; a full collection
  * walks the world's pools and large objects and takes every tracked object
- * that is not frozen. No object carries list links: the set is marked in
- * the headers (COLLECTING), and gc_aux holds gc_refs.
+ * that is not frozen. No object carries list links. A young collection
+ * marks its set in the headers (COLLECTING) and keeps gc_refs in gc_aux;
+ * a full collection, which examines most of the heap, keeps steps 1-4's
+ * scratch in arrays of its own instead, so that it reads the heap twice in
+ * address order and writes almost nothing into it (the section "steps 1-4
+ * of a full collection" below). From step 5 on both are the same.
  *
  * The steps, as CPython 3.11's gc_collect_main:
  *   1. gather   mark each examined object COLLECTING, gc_refs = refcount
@@ -56,6 +60,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "internal/gc.h"
 
@@ -77,7 +82,19 @@ typedef struct gc_run {
     unsigned target;    /* where survivors go */
     bool full;          /* walk the pools instead of the young vectors */
     rc_vec set;         /* a young collection's examined objects */
-    rc_vec pools;       /* a full collection's pools */
+    rc_vec pools;       /* a full collection's pools (span heads) */
+    struct full_span *spans; /* a full collection's spans, as pools */
+    uint32_t *counts;   /* a full collection's count array (see below) */
+    uint64_t *inset;    /* and its bitmap of the entries in the set */
+    size_t sink;        /* the last entry: objects not examined */
+    size_t scan;        /* the entry the marking scan is at */
+    bool up;            /* the marking scan goes up the entries */
+    struct full_cache {  /* where recently visited pools' entries are */
+        uintptr_t key;   /* pool address >> RC_POOL_SHIFT; 0: empty */
+        uintptr_t start; /* the pool's span's first block */
+        size_t base;     /* its entry */
+        uint64_t magic;  /* ceil(2^64 / block size) */
+    } cache[64];
     bool oom;
     size_t examined;
     size_t survivors;
@@ -87,35 +104,15 @@ typedef struct gc_run {
 
 /* {==== visiting the examined set ==== */
 
-/* Run body with h bound to each examined object (COLLECTING set): the
- * young set, or, in a full collection, every block of the world's pools
- * (listed once in r->pools) and its large objects. A macro rather than a
- * walker with a callback: each pass is a tight loop over the headers,
- * without an indirect call per object. */
-#define FOR_EACH_EXAMINED(r, h, body)                                                          \
-    do {                                                                                       \
-        if ((r)->full) {                                                                       \
-            for (size_t pi_ = 0; pi_ < (r)->pools.len; pi_++) {                                \
-                rc_pool *pool_ = (r)->pools.items[pi_];                                        \
-                size_t bs_ = _rc_pool_block_size(pool_);                                       \
-                uint8_t *p_ = _rc_pool_start(pool_);                                           \
-                uint8_t *end_ =                                                                \
-                    p_ + (size_t)atomic_load_explicit(&pool_->capacity, memory_order_relaxed) * bs_; \
-                for (; p_ < end_; p_ += bs_) {                                                 \
-                    rc_object_head *h = (rc_object_head *)p_;                                  \
-                    if (h->type_bits & (r)->cbit) { body }                                 \
-                }                                                                              \
-            }                                                                                  \
-            for (rc_large_obj *l_ = (r)->w->large; l_; l_ = l_->next) {                        \
-                rc_object_head *h = (rc_object_head *)(l_ + 1);                                \
-                if (h->type_bits & (r)->cbit) { body }                                     \
-            }                                                                                  \
-        } else {                                                                               \
-            for (size_t i_ = 0; i_ < (r)->set.len; i_++) {                                     \
-                rc_object_head *h = _rc_head((r)->set.items[i_]);                              \
-                if (h->type_bits & (r)->cbit) { body }                                     \
-            }                                                                                  \
-        }                                                                                      \
+/* Run body with h bound to each examined object (COLLECTING set) of a
+ * young collection. A macro rather than a walker with a callback: each
+ * pass is a tight loop without an indirect call per object. */
+#define FOR_EACH_EXAMINED(r, h, body)                                 \
+    do {                                                              \
+        for (size_t i_ = 0; i_ < (r)->set.len; i_++) {                \
+            rc_object_head *h = _rc_head((r)->set.items[i_]);         \
+            if (h->type_bits & (r)->cbit) { body }                    \
+        }                                                             \
     } while (0)
 
 /* Checked builds: what a traverse visits must be a live object (or a static
@@ -136,13 +133,6 @@ static inline void gather_one(gc_run *r, rc_object_head *h) {
         h->gc_aux = h->refcnt;
         r->examined++;
     }
-}
-
-/* A pool joins a full collection unless its hint says it holds no tracked
- * object. */
-static void collect_pool(rc_pool *pool, void *arg) {
-    gc_run *r = arg;
-    if (pool->tracked_hint && !_rc_vec_push(&r->pools, pool)) r->oom = true;
 }
 
 /* What a visitor of the subtraction knows: the run, and the object whose
@@ -190,53 +180,24 @@ static inline void mark_from(gc_run *r, rc_object_head *h) {
     }
 }
 
-/* Take the examined objects out of their generations and mark them. */
+/* A young collection: the vectors of generations 0..gen, less their
+ * holes, become the examined set, marked. */
 static bool gather(gc_run *r) {
     rc_world *w = r->w;
-    if (r->full) {
-        if (w->heap) _rc_heap_pools(w->heap, collect_pool, r);
-        for (size_t i = 0; i < w->heaps.len; i++) _rc_heap_pools(w->heaps.items[i], collect_pool, r);
-        if (r->oom) {
-            _rc_vec_free(&r->pools);
-            return false;
-        }
-        size_t kept = 0;
-        for (size_t pi = 0; pi < r->pools.len; pi++) {
-            rc_pool *pool = r->pools.items[pi];
-            size_t bs = _rc_pool_block_size(pool);
-            uint8_t *p = _rc_pool_start(pool);
-            uint8_t *end = p + (size_t)atomic_load_explicit(&pool->capacity, memory_order_relaxed) * bs;
-            uintptr_t any = 0;
-            for (; p < end; p += bs) {
-                any |= ((rc_object_head *)p)->type_bits & RC_TRACKED;
-                gather_one(r, (rc_object_head *)p);
-            }
-            /* no tracked object (frozen ones count): later full collections
-             * skip the pool until something in it is tracked again */
-            if (any) r->pools.items[kept++] = pool;
-            else pool->tracked_hint = 0;
-        }
-        r->pools.len = kept;
-        for (rc_large_obj *l = w->large; l; l = l->next) gather_one(r, (rc_object_head *)(l + 1));
-        for (unsigned g = 0; g < 2; g++) w->young[g].len = 0;
-        w->gen_size[0] = w->gen_size[1] = w->gen_size[2] = 0;
-    } else {
-        /* the vectors of generations 0..gen, less their holes, become the set */
-        if (r->gen == 1 && !_rc_vec_reserve(&w->young[1], w->young[0].len)) return false;
-        if (r->gen == 1) {
-            for (size_t i = 0; i < w->young[0].len; i++)
-                if (w->young[0].items[i]) w->young[1].items[w->young[1].len++] = w->young[0].items[i];
-            w->young[0].len = 0;
-        }
-        r->set = w->young[r->gen];
-        w->young[r->gen] = (rc_vec){0};
-        size_t n = 0;
-        for (size_t i = 0; i < r->set.len; i++)
-            if (r->set.items[i]) r->set.items[n++] = r->set.items[i];
-        r->set.len = n;
-        for (int g = 0; g <= r->gen; g++) w->gen_size[g] = 0;
-        for (size_t i = 0; i < r->set.len; i++) gather_one(r, _rc_head(r->set.items[i]));
+    if (r->gen == 1 && !_rc_vec_reserve(&w->young[1], w->young[0].len)) return false;
+    if (r->gen == 1) {
+        for (size_t i = 0; i < w->young[0].len; i++)
+            if (w->young[0].items[i]) w->young[1].items[w->young[1].len++] = w->young[0].items[i];
+        w->young[0].len = 0;
     }
+    r->set = w->young[r->gen];
+    w->young[r->gen] = (rc_vec){0};
+    size_t n = 0;
+    for (size_t i = 0; i < r->set.len; i++)
+        if (r->set.items[i]) r->set.items[n++] = r->set.items[i];
+    r->set.len = n;
+    for (int g = 0; g <= r->gen; g++) w->gen_size[g] = 0;
+    for (size_t i = 0; i < r->set.len; i++) gather_one(r, _rc_head(r->set.items[i]));
     return true;
 }
 
@@ -330,6 +291,451 @@ static void abandon(gc_run *r) {
         h->type_bits &= ~(CB | RB | RC_TRACKED);
         _rc_world_place(r->w, h, r->target);
     });
+}
+/* }==== */
+
+/* {==== steps 1-4 of a full collection ====
+ *
+ * A full collection examines every tracked object of the world that is not
+ * frozen: in practice most of its heap. Done as a young collection does
+ * them, steps 1-4 would read every examined header three times and write
+ * it as often (the mark and gc_refs, the decrements, the verdict), and on a
+ * big heap memory traffic is most of the cost. So they keep their scratch
+ * outside the objects: a count array with a 32-bit entry per block of the
+ * examined pools and per large object, in the order of the memory's age
+ * (arenas in the order they were mapped, pools within), a bitmap of the
+ * entries in the set, and a small cache from pool address to the pool's
+ * first entry, so that finding the entry of a referenced object does not
+ * read the object. The heap is read in two passes in order, plus where
+ * marking must follow references the other way; written only where an
+ * object changes generation or is found unreachable.
+ *
+ *   setup     list the pools that may hold tracked objects (a pool of the
+ *             world that does not gets NO_SLOT as its base), sort them by
+ *             age, give each a base entry (the arena header's gc_base) and
+ *             each large object one after them (its gc_aux); allocate the
+ *             arrays, the marking stack and the unreachable list for the
+ *             worst case. Nothing is changed before all of that succeeded.
+ *   subtract  walk the pools; an examined object adds 1 + refcount to its
+ *             entry and sets its bit in the bitmap; every other block adds
+ *             FULL_MARK | FULL_OUT; and each object a traverse visits has
+ *             1 taken off its entry, whatever it is (an object of another
+ *             world, or not in an examined pool, maps to the sink entry,
+ *             which is never in the set). Addition commutes, so the order
+ *             does not matter: afterwards an examined object's entry holds
+ *             1 + gc_refs (1 when only objects of the set refer to it).
+ *             The walk also counts which way references point: to older
+ *             or to newer memory.
+ *   mark      scan the entries the way most references point; an object
+ *             that is a root (gc_refs > 0) or marked has its referents
+ *             marked (bit 31), and those the scan has passed are followed
+ *             at once, depth first (see "Marking" below).
+ *   sweep     scan the bitmap: a marked object survives into generation 2
+ *             (its header is written only if it was younger); an unmarked
+ *             one is unreachable: it gets COLLECTING and its slot in the
+ *             unreachable list, and steps 5-10 go on from the headers.
+ *
+ * Invariants during these steps: no user code runs (traverse must not
+ * change counts), so refcounts, pool capacities and the set are fixed. An
+ * entry of the set holds 1 + min(refcount, FULL_REF_CAP) - (references to
+ * it visited so far), plus FULL_YOUNG for an object of generation 0 or 1,
+ * plus FULL_MARK once marked; an entry out of the set has FULL_MARK set
+ * from the subtraction on (no object has 2^30 references), so marking
+ * passes over it without a look at the bitmap. An object of another world
+ * (orphans a thread's objects hold) is never written, nor is its arena's
+ * scratch read: a pool's base is read only after its heap was found to be
+ * this world's.
+ * ==================================================================== */
+
+#define FULL_MARK 0x80000000u     /* reached */
+#define FULL_OUT 0x40000000u      /* with FULL_MARK: not in the set (see below) */
+#define FULL_YOUNG 0x20000000u    /* the object is in generation 0 or 1 */
+#define FULL_REF_CAP 0x08000000u  /* refcounts above (immortal) count as this */
+#define FULL_COUNT (FULL_YOUNG - 1)
+#define NO_SLOT SIZE_MAX
+
+/* A span of the collection: where its blocks are and where its entries
+ * start. */
+typedef struct full_span {
+    rc_pool *head;
+    uint8_t *start;
+    size_t base;
+    uint32_t bs, cap;
+} full_span;
+
+/* A pool joins a full collection unless its hint says it holds no tracked
+ * object; one that does not gets no entries (NO_SLOT as its base). */
+static void collect_pool(rc_pool *pool, void *arg) {
+    gc_run *r = arg;
+    if (pool->tracked_hint) {
+        if (!_rc_vec_push(&r->pools, pool)) r->oom = true;
+    } else {
+        rc_arena *arena = _rc_arena_of((uintptr_t)pool);
+        arena->gc_base[pool - arena->pools] = NO_SLOT;
+    }
+}
+
+static inline bool full_examinable(uintptr_t bits) {
+    return (bits & RC_TRACKED) && ((bits & RC_GEN_MASK) >> RC_GEN_SHIFT) != RC_GEN_PERMANENT;
+}
+
+/* The entry of the object at payload obj; the sink entry (the last, never
+ * in the set) when obj is not this world's or its pool is not examined.
+ * Does not read the object: once its pool has been seen, only a small
+ * cache, indexed by pool address, is read; the first time, the span's
+ * descriptor and heap, and then, for a span of this world only, the
+ * arena's scratch. A large object (never cached) is recognised from its
+ * header. */
+static RC_NOINLINE size_t full_slot_miss(gc_run *r, uintptr_t a) {
+    if (!_rc_is_arena(a)) {
+        const rc_object_head *h = (const rc_object_head *)a;
+        if (!(h->type_bits & RC_LARGE) || ((const rc_large_obj *)h - 1)->world != r->w) return r->sink;
+        return h->gc_aux;
+    }
+    rc_pool *head = _rc_span_head(a);
+    rc_heap *heap = _rc_pool_heap(head);
+    struct full_cache *c = &r->cache[(a >> RC_POOL_SHIFT) & 63];
+    c->key = a >> RC_POOL_SHIFT;
+    /* not this world's, or (base NO_SLOT, set by collect_pool) a pool
+     * without tracked objects: every block maps to the sink */
+    c->base = r->sink;
+    c->start = 0;
+    c->magic = 0;
+    /* a thread's world has one heap; the orphan world's heaps name it
+     * (read under the orphan lock, which their handover takes) */
+    if (heap != r->w->heap && !(r->w->orphan && (rc_world *)heap->world == r->w)) return r->sink;
+    const rc_arena *arena = _rc_arena_of(a);
+    size_t base = arena->gc_base[head - arena->pools];
+    if (base == NO_SLOT) return r->sink;
+    c->base = base;
+    c->start = (uintptr_t)_rc_pool_start(head);
+    c->magic = head->magic;
+    /* (a - start) / block size, exact for the start of a block (see
+     * _rc_pool_offset_ok): the high word of the offset times
+     * ceil(2^64 / size) */
+    return c->base + (size_t)(((unsigned __int128)(a - c->start) * c->magic) >> 64);
+}
+
+static inline size_t full_slot(gc_run *r, const void *obj) {
+    uintptr_t a = (uintptr_t)_rc_head(obj);
+    const struct full_cache *c = &r->cache[(a >> RC_POOL_SHIFT) & 63];
+    if (RC_LIKELY(c->key == a >> RC_POOL_SHIFT))
+        return c->base + (size_t)(((unsigned __int128)(a - c->start) * c->magic) >> 64);
+    return full_slot_miss(r, a);
+}
+
+static inline bool full_inset(const gc_run *r, size_t slot) { return (r->inset[slot >> 6] >> (slot & 63)) & 1; }
+
+/* Pools in the order their memory was first used: the arenas' mapping
+ * order, then the pools' order in the arena (carved lowest first). */
+static inline uint64_t age_key(const rc_pool *pool) {
+    const rc_arena *arena = _rc_arena_of((uintptr_t)pool);
+    return (uint64_t)arena->seq << 6 | (uint64_t)(pool - arena->pools);
+}
+static int by_age(const void *a, const void *b) {
+    uint64_t x = age_key(*(rc_pool *const *)a), y = age_key(*(rc_pool *const *)b);
+    return (x > y) - (x < y);
+}
+
+static bool full_setup(gc_run *r) {
+    rc_world *w = r->w;
+    if (w->heap) _rc_heap_pools(w->heap, collect_pool, r);
+    for (size_t i = 0; i < w->heaps.len; i++) _rc_heap_pools(w->heaps.items[i], collect_pool, r);
+    /* entries in the order of the memory's age (see the marking) */
+    if (r->pools.len) qsort(r->pools.items, r->pools.len, sizeof *r->pools.items, by_age);
+    size_t nlarge = 0;
+    for (rc_large_obj *l = w->large; l; l = l->next) nlarge++;
+    size_t slots = 0;
+    bool ok = !r->oom;
+    if (ok) r->spans = rc_malloc((r->pools.len ? r->pools.len : 1) * sizeof *r->spans);
+    ok = ok && r->spans;
+    for (size_t i = 0; ok && i < r->pools.len; i++) {
+        rc_pool *head = r->pools.items[i];
+        full_span *s = &r->spans[i];
+        s->head = head;
+        s->start = _rc_pool_start(head);
+        s->bs = _rc_pool_block_size(head);
+        s->cap = atomic_load_explicit(&head->capacity, memory_order_relaxed);
+        s->base = slots;
+        slots += s->cap;
+    }
+    slots += nlarge;
+    r->sink = slots++;
+    /* large objects' entries are numbered in their 32-bit gc_aux */
+    ok = ok && slots < UINT32_MAX;
+    ok = ok && (r->counts = rc_calloc(slots, sizeof *r->counts)) != NULL;
+    ok = ok && (r->inset = rc_calloc(slots / 64 + 1, sizeof *r->inset)) != NULL;
+    ok = ok && _rc_vec_reserve(&r->stack, slots) && _rc_vec_reserve(&r->unreachable, slots);
+    if (!ok) {
+        rc_free(r->counts);
+        rc_free(r->inset);
+        rc_free(r->spans);
+        r->counts = NULL;
+        r->inset = NULL;
+        r->spans = NULL;
+        _rc_vec_free(&r->pools);
+        _rc_vec_free(&r->stack);
+        _rc_vec_free(&r->unreachable);
+        return false;
+    }
+    r->counts[r->sink] = FULL_MARK | FULL_OUT;
+    for (size_t i = 0; i < r->pools.len; i++) {
+        rc_arena *arena = _rc_arena_of((uintptr_t)r->spans[i].head);
+        arena->gc_base[r->spans[i].head - arena->pools] = r->spans[i].base;
+    }
+    /* the large objects' entries come last, the first in the list highest,
+     * so that the list's order is the marking scan's (descending) */
+    size_t next = r->sink;
+    for (rc_large_obj *l = w->large; l; l = l->next) ((rc_object_head *)(l + 1))->gc_aux = (uint32_t)--next;
+    return true;
+}
+
+typedef struct full_ctx {
+    gc_run *r;
+    void *from;
+    size_t slot;
+    ptrdiff_t down;     /* references seen to lower entries, less those to higher */
+} full_ctx;
+
+static int visit_full_subtract(void *obj, void *arg) {
+    if (!obj) return 0;
+    full_ctx *c = arg;
+    check_visited(obj, c->from);
+    /* whether obj is in the set or not: an entry out of it is ignored */
+    size_t slot = full_slot(c->r, obj);
+    c->r->counts[slot]--;
+    c->down += slot < c->slot ? 1 : -1;
+    return 0;
+}
+
+/* An immutable object that references nothing tracked leaves the set
+ * untracked, as in a young collection (maybe_untrack). A young collection
+ * sees its objects in creation order, so the items of a tuple of tuples
+ * are untracked before the tuple; the walk here goes by pool, so an item
+ * may come after its holder: a tracked immutable item the walk has not
+ * reached yet (a higher entry, which has no count yet) is looked at first,
+ * to a small depth. */
+#define UNTRACK_DEPTH 4
+
+typedef struct untrack_ctx {
+    gc_run *r;
+    size_t walk;    /* the walk's entry: higher ones are still to come */
+    unsigned depth;
+} untrack_ctx;
+
+static bool full_maybe_untrack(gc_run *r, rc_object_head *h, size_t walk, unsigned depth);
+
+static int visit_full_tracked(void *obj, void *arg) {
+    if (!obj) return 0;
+    untrack_ctx *c = arg;
+    rc_object_head *h = _rc_head(obj);
+    if (_rc_head_type(h)->flags & RC_TYPE_UNTRACKED) return 1; /* may become tracked by itself */
+    uintptr_t bits = h->type_bits;
+    if (!(bits & RC_TRACKED)) return 0;
+    if (c->depth < UNTRACK_DEPTH && full_examinable(bits) && !(bits & RC_LARGE) &&
+        full_slot(c->r, obj) > c->walk && full_slot(c->r, obj) != c->r->sink &&
+        full_maybe_untrack(c->r, h, c->walk, c->depth + 1))
+        return 0;
+    return 1;
+}
+
+static bool full_maybe_untrack(gc_run *r, rc_object_head *h, size_t walk, unsigned depth) {
+    const rc_type *t = _rc_head_type(h);
+    if (RC_LIKELY(!(t->flags & RC_TYPE_IMMUTABLE))) return false;
+    untrack_ctx c = {r, walk, depth};
+    if (t->traverse(_rc_payload(h), visit_full_tracked, &c) != 0) return false;
+    h->type_bits &= ~RC_TRACKED;
+    return true;
+}
+
+/* The subtraction's walk at block slot, header h. Every entry gets its
+ * base value here (the visitors' decrements may come before or after): an
+ * examined object 1 + refcount, anything else FULL_MARK | FULL_OUT, which
+ * the decrements cannot take below FULL_MARK, so marking skips it. */
+static inline void full_subtract_one(gc_run *r, full_ctx *c, rc_object_head *h, size_t slot) {
+    if (!full_examinable(h->type_bits) || full_maybe_untrack(r, h, slot, 0)) {
+        r->counts[slot] += FULL_MARK | FULL_OUT;
+        return;
+    }
+    uint32_t rc = h->refcnt;
+    r->counts[slot] += 1 + (rc < FULL_REF_CAP ? rc : FULL_REF_CAP) + (_rc_head_gen(h) < 2 ? FULL_YOUNG : 0);
+    r->inset[slot >> 6] |= (uint64_t)1 << (slot & 63);
+    r->examined++;
+    c->from = _rc_payload(h);
+    c->slot = slot;
+    _rc_head_type(h)->traverse(_rc_payload(h), visit_full_subtract, c);
+}
+
+static void full_subtract(gc_run *r) {
+    full_ctx c = {.r = r};
+    for (size_t i = 0; i < r->pools.len; i++) {
+        full_span *s = &r->spans[i];
+        uint8_t *p = s->start;
+        uintptr_t any = 0;
+        for (size_t k = 0; k < s->cap; k++, p += s->bs) {
+            rc_object_head *h = (rc_object_head *)p;
+            any |= h->type_bits & RC_TRACKED;
+            full_subtract_one(r, &c, h, s->base + k);
+        }
+        /* no tracked object (frozen ones count): later full collections
+         * skip the pool until something in it is tracked again */
+        if (!any) s->head->tracked_hint = 0;
+    }
+    for (rc_large_obj *l = r->w->large; l; l = l->next) {
+        rc_object_head *h = (rc_object_head *)(l + 1);
+        full_subtract_one(r, &c, h, h->gc_aux);
+    }
+    r->up = c.down < 0;
+}
+
+/* Checked builds: an entry below 1 means traverse visited an object more
+ * often than it is referenced. */
+static void full_check(gc_run *r, size_t slot, rc_object_head *h) {
+    if (RC_OBJECT_CHECKS && (r->counts[slot] & FULL_COUNT) > FULL_REF_CAP + 1)
+        _rc_fatal("reclaim: object %p (type %s) is visited by traverse more often than it is referenced: "
+                  "its count is too low or a traverse visits a reference it does not hold",
+                  _rc_payload(h), _rc_type_name(_rc_head_type(h)));
+}
+
+/* Marking. A scan goes through the entries in order (the objects in the
+ * order of their memory's age); an object it reaches that is marked
+ * (reached earlier) or a root (an entry above 1) has its referents marked.
+ * A referent whose entry the scan has still to reach is only marked: the
+ * scan gets to it. One the scan has passed is marked and followed at once,
+ * depth first, with the explicit stack. The scan goes the way most
+ * references point, as the subtraction counted them: down (to older
+ * memory) when objects were mostly built before the objects that refer to
+ * them (children before parents, items before their container), up when
+ * after (trees built from the root). Then most of the graph is marked by
+ * a sequential pass over memory, which the hardware prefetches, rather
+ * than by a walk in reference order, which misses the cache at most
+ * steps; and the worst case is that walk. */
+static inline bool full_passed(const gc_run *r, size_t slot) { return r->up ? slot < r->scan : slot > r->scan; }
+
+static int visit_full_reach(void *obj, void *arg) {
+    if (!obj) return 0;
+    gc_run *r = arg;
+    size_t slot = full_slot(r, obj);
+    uint32_t v = r->counts[slot]; /* FULL_MARK when not in the set */
+    if (!(v & FULL_MARK)) {
+        r->counts[slot] = v | FULL_MARK;
+        if (full_passed(r, slot)) r->stack.items[r->stack.len++] = obj; /* reserved for every entry */
+    }
+    return 0;
+}
+
+/* Follow the objects on the stack (marked, passed by the scan) and all
+ * they reach that the scan has passed, depth first. Their memory is in no
+ * useful order, so each object taken off the stack waits in a small
+ * window, its memory prefetched, while the ones taken before it are
+ * traversed (Cher, Hosking and Vijaykumar, "Software prefetching for
+ * mark-sweep garbage collection", 2004). The order of marking does not
+ * matter. */
+#define FOLLOW_WINDOW 8
+static RC_NOINLINE void full_follow(gc_run *r) {
+    rc_vec *stack = &r->stack;
+    void *window[FOLLOW_WINDOW];
+    unsigned first = 0, n = 0;
+    for (;;) {
+        while (n < FOLLOW_WINDOW && stack->len) {
+            void *obj = stack->items[--stack->len];
+            __builtin_prefetch(_rc_head(obj));
+            window[(first + n++) % FOLLOW_WINDOW] = obj;
+        }
+        if (!n) return;
+        void *obj = window[first];
+        first = (first + 1) % FOLLOW_WINDOW;
+        n--;
+        _rc_head_type(_rc_head(obj))->traverse(obj, visit_full_reach, r);
+    }
+}
+
+/* The scan is at entry slot, object h: mark from it if it is marked or a
+ * root. */
+static inline void full_scan_one(gc_run *r, size_t slot, rc_object_head *h) {
+    uint32_t v = r->counts[slot];
+    if (RC_OBJECT_CHECKS) full_check(r, slot, h);
+    if (!(v & FULL_MARK)) {
+        if ((v & FULL_COUNT) <= 1) return; /* not reached (yet?), no outside reference */
+        r->counts[slot] = v | FULL_MARK;
+    }
+    r->scan = slot;
+    _rc_head_type(h)->traverse(_rc_payload(h), visit_full_reach, r);
+    if (r->stack.len) full_follow(r);
+}
+
+static void full_scan_large(gc_run *r, rc_large_obj *l) {
+    rc_object_head *h = (rc_object_head *)(l + 1);
+    if (full_inset(r, h->gc_aux)) full_scan_one(r, h->gc_aux, h);
+}
+
+static void full_scan_span(gc_run *r, const full_span *s) {
+    for (size_t i = 0; i < s->cap; i++) {
+        size_t k = r->up ? i : s->cap - 1 - i;
+        size_t slot = s->base + k;
+        if (full_inset(r, slot)) full_scan_one(r, slot, (rc_object_head *)(s->start + k * s->bs));
+    }
+}
+
+static void full_mark(gc_run *r) {
+    if (r->up) {
+        for (size_t si = 0; si < r->pools.len; si++) full_scan_span(r, &r->spans[si]);
+        /* the large objects' entries (the list's first has the highest) */
+        rc_large_obj *last = r->w->large;
+        while (last && last->next) last = last->next;
+        for (rc_large_obj *l = last; l; l = l->prev) full_scan_large(r, l);
+    } else {
+        for (rc_large_obj *l = r->w->large; l; l = l->next) full_scan_large(r, l);
+        for (size_t si = r->pools.len; si-- > 0;) full_scan_span(r, &r->spans[si]);
+    }
+}
+
+/* The verdict on the object of entry slot, in the set: marked, it survives
+ * into generation 2; else it is unreachable. */
+static inline void full_judge(gc_run *r, size_t slot, rc_object_head *h) {
+    uint32_t v = r->counts[slot];
+    if (v & FULL_MARK) {
+        if (v & FULL_YOUNG) _rc_head_set_gen(h, 2);
+        r->w->gen_size[2]++;
+        r->survivors++;
+    } else {
+        h->type_bits |= CB;
+        h->gc_aux = (uint32_t)r->unreachable.len;
+        r->unreachable.items[r->unreachable.len++] = _rc_payload(h); /* reserved */
+    }
+}
+
+static void full_sweep(gc_run *r) {
+    rc_world *w = r->w;
+    /* every examined object is judged below: the young generations empty */
+    for (unsigned g = 0; g < 2; g++) w->young[g].len = 0;
+    w->gen_size[0] = w->gen_size[1] = w->gen_size[2] = 0;
+    for (size_t si = 0; si < r->pools.len; si++) {
+        const full_span *s = &r->spans[si];
+        for (size_t k = 0; k < s->cap; k++)
+            if (full_inset(r, s->base + k)) full_judge(r, s->base + k, (rc_object_head *)(s->start + k * s->bs));
+    }
+    for (rc_large_obj *l = w->large; l; l = l->next) {
+        rc_object_head *h = (rc_object_head *)(l + 1);
+        if (full_inset(r, h->gc_aux)) full_judge(r, h->gc_aux, h);
+    }
+}
+
+/* Steps 1-4 of a full collection. False (nothing changed) when there is no
+ * memory for the arrays. */
+static bool full_find_unreachable(gc_run *r) {
+    if (!full_setup(r)) return false;
+    full_subtract(r);
+    full_mark(r);
+    full_sweep(r);
+    rc_free(r->counts);
+    rc_free(r->inset);
+    rc_free(r->spans);
+    r->counts = NULL;
+    r->inset = NULL;
+    r->spans = NULL;
+    _rc_vec_free(&r->pools);
+    return true;
 }
 /* }==== */
 
@@ -497,18 +903,20 @@ size_t _rc_gc_collect_world(rc_world *w, int gen, unsigned debug, size_t *uncoll
                 .target = gen < 2 ? (unsigned)gen + 1 : 2,
                 .full = gen == 2};
     *uncollectable = 0;
-    if (!gather(&r)) return 0;
-    /* room for the worst case, so marking and sweeping never allocate */
-    if (!_rc_vec_reserve(&r.stack, r.examined) || !_rc_vec_reserve(&r.unreachable, r.examined)) {
-        abandon(&r);
-        _rc_vec_free(&r.stack);
-        _rc_vec_free(&r.unreachable);
-        _rc_vec_free(&r.set);
-        _rc_vec_free(&r.pools);
-        return 0;
+    if (r.full) {
+        if (!full_find_unreachable(&r)) return 0;
+    } else {
+        if (!gather(&r)) return 0;
+        /* room for the worst case, so marking and sweeping never allocate */
+        if (!_rc_vec_reserve(&r.stack, r.examined) || !_rc_vec_reserve(&r.unreachable, r.examined)) {
+            abandon(&r);
+            _rc_vec_free(&r.stack);
+            _rc_vec_free(&r.unreachable);
+            _rc_vec_free(&r.set);
+            return 0;
+        }
+        find_unreachable(&r);
     }
-    find_unreachable(&r);
-    _rc_vec_free(&r.pools);
     if (!r.full && w->young[0].items == NULL && r.set.cap <= YOUNG_KEEP) {
         r.set.len = 0;
         w->young[0] = r.set; /* keep the buffer for the next generation 0 */

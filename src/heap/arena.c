@@ -48,6 +48,7 @@ static struct {
     size_t narenas;
     size_t dirty_bytes;                    /* free pools still resident */
     uint64_t next_purge_ns;                /* earliest purge_at; 0: none */
+    uint32_t seq;                          /* the last arena's seq */
 } mgr;
 
 #define ALL_POOLS (~(uint64_t)1) /* pools 1..63 */
@@ -79,6 +80,7 @@ static rc_arena *arena_new(void) {
     /* Fresh mappings are zero: only non-zero fields need setting. */
     a->free_map = ALL_POOLS;
     a->nfree = RC_POOLS_PER_ARENA - 1;
+    a->seq = ++mgr.seq;
     a->pools[0].state = RC_POOL_META;
     chunk_set((uintptr_t)a, true);
     mgr.narenas++;

@@ -181,7 +181,11 @@ typedef struct rc_arena {
     uint64_t dirty_map;
     uint64_t purge_at_ns;         /* dirty pools may be purged after this; 0: none */
     uint32_t nfree;
-    uint32_t pad[5];
+    uint32_t seq;                 /* arenas are numbered in the order they
+                                     were mapped (wrapping): an order of
+                                     their memory's age that addresses do
+                                     not give (set once, before use) */
+    uint32_t pad[4];
     rc_pool pools[RC_POOLS_PER_ARENA]; /* at offset 64 */
     /* Side tables of the watchers in src/prof (the tracer's per-block
      * records), owned and written by src/prof: one per pool, the table's
@@ -191,6 +195,14 @@ typedef struct rc_arena {
      * it unmaps the arena: so a pool with a table holds blocks of the
      * table's making, or none. */
     _Atomic(uintptr_t) side[RC_POOLS_PER_ARENA];
+    /* The cycle collector's scratch (src/gc/collect.c): while a full
+     * collection of the world that owns pool i's span runs, gc_base[i] of
+     * the span's head is the index of the span's first block in that
+     * collection's count array. Written and read only by that collection
+     * (the world's own thread, or the orphan collector under the orphan
+     * lock), after it has checked that the span is its world's; stale
+     * otherwise. The heap never reads it. */
+    size_t gc_base[RC_POOLS_PER_ARENA];
 } rc_arena;
 
 #define RC_SIDE_TAG_SHIFT 56

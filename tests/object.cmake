@@ -31,6 +31,10 @@
 #                        clearing before finalize/clear/destroy, sharing,
 #                        rc_weakref_count, rc_finalize_on_death (at death, in a
 #                        cycle, at rc_shutdown and at exit, in forked children)
+#   test_gc_full         full collections over many pools and arenas: exactly
+#                        the garbage freed whichever way references point,
+#                        with large objects and untracked pools between;
+#                        immortal objects; nested immutables untracked
 #   test_gc_big          ten million objects on an 8 MiB stack: chains released
 #                        by one decref, a ten-million-object cycle collected, a
 #                        garbage cycle freeing a ten-million-node chain
@@ -47,4 +51,5 @@ reclaim_test(test_gc_generations SOURCES test_gc_generations.c TIMEOUT 120)
 reclaim_test(test_finalize SOURCES test_finalize.c TIMEOUT 120)
 reclaim_test(test_weakref SOURCES test_weakref.c TIMEOUT 120)
 reclaim_test(test_gc_big SOURCES test_gc_big.c TIMEOUT 300)
+reclaim_test(test_gc_full SOURCES test_gc_full.c TIMEOUT 120)
 reclaim_test(test_gc_regress SOURCES test_gc_regress.c TIMEOUT 120)

@@ -83,16 +83,23 @@ static const rc_type *freed_large_type(const void *obj) {
 /* {==== creation ==== */
 
 /* Zero a payload in whole 16-byte units (a pool block is a multiple of 16
- * bytes); small ones with straight-line stores. */
+ * bytes); small ones with straight-line stores, others with a loop that
+ * the empty asm keeps from becoming a call to memset, so that rc_new's
+ * fast path calls nothing and saves no register. */
 static inline void zero_payload(void *p, size_t payload) {
     uint64_t *q = p;
-    switch ((payload + 15) >> 4) {
+    size_t units = (payload + 15) >> 4;
+    switch (units) {
     case 4: q[6] = q[7] = 0; /* fall through */
     case 3: q[4] = q[5] = 0; /* fall through */
     case 2: q[2] = q[3] = 0; /* fall through */
     case 1: q[0] = q[1] = 0; /* fall through */
     case 0: return;
-    default: memset(p, 0, payload);
+    default:
+        for (size_t i = 0; i < 2 * units; i += 2) {
+            q[i] = q[i + 1] = 0;
+            __asm__ volatile("" : : "r"(q) : "memory");
+        }
     }
 }
 
@@ -167,22 +174,24 @@ static RC_NOINLINE void *new_object(const char *fn, const rc_type *type, size_t 
 }
 
 /* rc_new's fast path: a small object of a valid type on a thread that has a
- * world, with no collection due, from a pool with a free block. Anything
- * else (including every error) goes to new_object. */
+ * world, with no collection due, from a pool with a free block; NULL for
+ * anything else (including every error), which the caller hands to
+ * new_object in a tail call, so that this path is a leaf that saves no
+ * register. */
 static inline __attribute__((always_inline)) void *new_fast(const rc_type *type) {
     rc_world *w = _rc_world_tls;
-    if (RC_UNLIKELY(!w || !type || ((uintptr_t)type & (~RC_TYPE_MASK | 7)) != 0)) goto slow;
+    if (RC_UNLIKELY(!w || !type || ((uintptr_t)type & (~RC_TYPE_MASK | 7)) != 0)) return NULL;
     size_t payload = type->size;
-    if (RC_UNLIKELY(payload > RC_SMALL_MAX - sizeof(rc_object_head))) goto slow;
+    if (RC_UNLIKELY(payload > RC_SMALL_MAX - sizeof(rc_object_head))) return NULL;
     bool gc = type->traverse != NULL;
-    if (gc && RC_UNLIKELY(w->count[0] >= atomic_load_explicit(&_rc_gc_auto_at, memory_order_relaxed))) goto slow;
+    if (gc && RC_UNLIKELY(w->count[0] >= atomic_load_explicit(&_rc_gc_auto_at, memory_order_relaxed))) return NULL;
     size_t total = payload + sizeof(rc_object_head);
     if (RC_OBJECT_CHECKS && total < MIN_CHECKED_BLOCK) total = MIN_CHECKED_BLOCK;
     rc_pool *pool = w->heap->direct[(total + 15) >> 4];
     rc_object_head *h = (rc_object_head *)pool->free;
-    if (RC_UNLIKELY(!h)) goto slow;
+    if (RC_UNLIKELY(!h)) return NULL;
     rc_vec *young = &w->young[0];
-    if (gc && RC_UNLIKELY(young->len == young->cap)) goto slow;
+    if (gc && RC_UNLIKELY(young->len == young->cap)) return NULL;
     pool->free = ((rc_block *)h)->next;
     atomic_store_explicit(&pool->used, atomic_load_explicit(&pool->used, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -202,8 +211,6 @@ static inline __attribute__((always_inline)) void *new_fast(const rc_type *type)
         h->type_bits = (uintptr_t)type;
     }
     return h + 1;
-slow:
-    return new_object("rc_new", type, 0, false);
 }
 
 /* Tracing: an object is traced under its header, the start of its block
@@ -215,20 +222,25 @@ static RC_NOINLINE void trace_new(void *obj, size_t extra, rc_site *site, void *
     if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_OBJECTS) _rc_object_new_hook(obj);
 }
 
+static RC_NOINLINE void *new_slow(const rc_type *type) { return new_object("rc_new", type, 0, false); }
+
 static RC_NOINLINE void *new_traced(const rc_type *type, rc_site *site, void *caller) {
     void *o = new_fast(type);
+    if (!o) o = new_slow(type);
     if (o) trace_new(o, 0, site, caller);
     return o;
 }
 
 void *rc_new(const rc_type *type) {
     if (RC_TRACING()) return new_traced(type, NULL, __builtin_return_address(0));
-    return new_fast(type);
+    void *o = new_fast(type);
+    return RC_LIKELY(o != NULL) ? o : new_slow(type);
 }
 
 void *rc_new_at(const rc_type *type, rc_site *site) {
     if (RC_TRACING()) return new_traced(type, site, __builtin_return_address(0));
-    return new_fast(type);
+    void *o = new_fast(type);
+    return RC_LIKELY(o != NULL) ? o : new_slow(type);
 }
 
 void *rc_new_var(const rc_type *type, size_t extra) {

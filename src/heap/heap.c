@@ -713,11 +713,18 @@ static RC_NOINLINE void *malloc_slow(size_t size) {
     }
 }
 
+static RC_NOINLINE void *malloc_traced_slow(size_t size, rc_site *site, void *caller) {
+    void *b = malloc_slow(size);
+    return b ? _rc_trace_alloc_hook(b, size, site, caller) : NULL;
+}
+
 /* While tracing, the entry points go here, out of line, so that their
- * untraced path stays a leaf with a tail call (no frame to set up). */
+ * untraced path stays a leaf with a tail call (no frame to set up); and
+ * this one ends in tail calls too (the hook, or its slow path), so that
+ * it needs no frame either. */
 static RC_NOINLINE void *malloc_traced(size_t size, rc_site *site, void *caller) {
     void *b = malloc_fast(heap_public, size);
-    if (RC_UNLIKELY(b == NULL) && !(b = malloc_slow(size))) return NULL;
+    if (RC_UNLIKELY(b == NULL)) return malloc_traced_slow(size, site, caller);
     return _rc_trace_alloc_hook(b, size, site, caller);
 }
 
@@ -729,14 +736,14 @@ static RC_NOINLINE void free_traced(void *p) {
 }
 
 void *rc_malloc(size_t size) {
-    if (RC_TRACING()) return malloc_traced(size, NULL, __builtin_return_address(0));
+    if (RC_UNLIKELY(_rc_tracing_alloc(size))) return malloc_traced(size, NULL, __builtin_return_address(0));
     void *b = malloc_fast(heap_public, size);
     if (RC_LIKELY(b != NULL)) return b;
     return malloc_slow(size);
 }
 
 void *rc_malloc_at(size_t size, rc_site *site) {
-    if (RC_TRACING()) return malloc_traced(size, site, __builtin_return_address(0));
+    if (RC_UNLIKELY(_rc_tracing_alloc(size))) return malloc_traced(size, site, __builtin_return_address(0));
     void *b = malloc_fast(heap_public, size);
     if (RC_LIKELY(b != NULL)) return b;
     return malloc_slow(size);
@@ -752,7 +759,7 @@ static RC_NOINLINE void free_slow(void *p) {
 }
 
 void rc_free(void *p) {
-    if (RC_TRACING()) {
+    if (RC_UNLIKELY(_rc_tracing_free(p))) {
         free_traced(p);
         return;
     }

@@ -377,6 +377,45 @@ RC_INTERNAL extern void (*_rc_line_free_hook)(void *p);
 RC_INTERNAL extern __thread void *_rc_user_ra __attribute__((tls_model("initial-exec")));
 #define RC_TRACING() RC_UNLIKELY(atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) != 0)
 
+/* Sampling in the entry points (tcmalloc's sampler). While _rc_trace_on is
+ * exactly RC_HOOK_TRACE | RC_HOOK_SAMPLED, rc_malloc and rc_malloc_at
+ * subtract the size from the thread's countdown and call the alloc hook
+ * only when it would reach the floor (then without subtracting: the hook
+ * counts), and rc_free calls the free hook only for a block whose filter
+ * counter is not zero. The tracer owns all three (src/prof/trace.c draws
+ * the countdown above the floor, and raises the floor above every
+ * countdown drawn before when tracing starts or stops, so a countdown of
+ * another start reads as due; filter[_rc_sample_slot(p)] counts the
+ * sampled blocks whose address hashes there, saturating); the other
+ * entry points call the hooks as always. Defined in src/prof/tracefile.c. */
+#define RC_SAMPLE_FILTER_BITS 14
+RC_INTERNAL extern __thread int64_t _rc_sample_countdown __attribute__((tls_model("initial-exec")));
+RC_INTERNAL extern _Atomic(int64_t) _rc_sample_floor;
+RC_INTERNAL extern _Atomic(uint8_t) _rc_sample_filter[1u << RC_SAMPLE_FILTER_BITS];
+static inline size_t _rc_sample_slot(uintptr_t p) {
+    return (size_t)(((uint64_t)(p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - RC_SAMPLE_FILTER_BITS));
+}
+/* RC_TRACING() for rc_malloc(_at): false too when sampling skips this
+ * allocation of size bytes (the countdown then taken down by size). */
+static inline bool _rc_tracing_alloc(size_t size) {
+    int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
+    if (RC_LIKELY(on == 0)) return false;
+    if (on != (RC_HOOK_TRACE | RC_HOOK_SAMPLED)) return true;
+    int64_t left = _rc_sample_countdown - (int64_t)size;
+    if (RC_UNLIKELY(left <= atomic_load_explicit(&_rc_sample_floor, memory_order_relaxed)) || RC_UNLIKELY(size == 0))
+        return true;
+    _rc_sample_countdown = left;
+    return false;
+}
+/* RC_TRACING() for rc_free: false too when sampling and p holds no
+ * sampled trace. */
+static inline bool _rc_tracing_free(const void *p) {
+    int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
+    if (RC_LIKELY(on == 0)) return false;
+    return on != (RC_HOOK_TRACE | RC_HOOK_SAMPLED) ||
+           atomic_load_explicit(&_rc_sample_filter[_rc_sample_slot((uintptr_t)p)], memory_order_relaxed) != 0;
+}
+
 /* The core allocator (no mode dispatch): used by the public functions in
  * fast mode and by the debug layer underneath its own bookkeeping. */
 RC_INTERNAL void *_rc_core_aligned(size_t alignment, size_t size);

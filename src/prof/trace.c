@@ -6,7 +6,11 @@
  * Hooks. The heap's and the object layer's public entry points call
  * _rc_trace_alloc_hook / _rc_trace_free_hook while _rc_trace_on is set
  * (src/internal/heap.h): one relaxed load and a predicted branch when
- * tracing is off, nothing else.
+ * tracing is off, nothing else. While sampling, rc_malloc and rc_free
+ * skip the hooks themselves for the blocks that are not sampled (the
+ * countdown and the filter below, which they read). The common cases
+ * (exact tracing with one frame; sampling) run in the hooks without a
+ * frame of their own; everything else goes to the general paths.
  *
  * Tracebacks. Frame 0 is the call site (an rc_site, passed by the
  * RC_SITE macros of reclaim.h: __FILE__, __LINE__, __func__, no
@@ -36,8 +40,10 @@
  * by snapshots, and a one-byte mark, the only thing a free reads. The
  * arena header keeps one table address per pool (rc_arena.side), and the
  * heap hands a pool's table back whenever the pool starts a new span, so
- * a free finds its mark from the arena header alone, without the pool's
- * descriptor. Tables are cut from huge pages and never freed (a table
+ * a table's address tells its pool's class, and a free finds its mark
+ * without the pool's descriptor. The hooks read a copy of those words in
+ * a directory of their own (the arena headers' words alias in the
+ * caches). Tables are cut from huge pages and never freed (a table
  * given back waits on a spare list of its class). The hooks touch only
  * their own block's entries, without a lock: a block is allocated and
  * freed by one thread at a time, and the heap orders a remote free before
@@ -147,17 +153,15 @@ static _Atomic(size_t) sample_mean; /* 0: every block; else the mean bytes betwe
  * skips the table and its lock. 16 Ki counters stay in the first-level
  * cache; a program keeps its live bytes / mean samples (a few hundred for
  * a 150 MB heap at the default 512 KiB), so almost every unsampled free
- * stops at one load that hits. */
-#define FILTER_BITS 14
-#define FILTER_SLOTS (1u << FILTER_BITS)
-static _Atomic(uint8_t) filter[FILTER_SLOTS];
+ * stops at one load that hits: rc_free makes it itself, and calls the
+ * free hook only when the counter is not 0 (_rc_sample_filter,
+ * src/internal/heap.h, defined in tracefile.c). */
+#define FILTER_SLOTS (1u << RC_SAMPLE_FILTER_BITS)
 
-static inline size_t filter_slot(uintptr_t key) {
-    return (size_t)(((uint64_t)(key >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - FILTER_BITS));
-}
+static inline size_t filter_slot(uintptr_t key) { return _rc_sample_slot(key); }
 
 static void filter_add(uintptr_t key) {
-    _Atomic(uint8_t) *c = &filter[filter_slot(key)];
+    _Atomic(uint8_t) *c = &_rc_sample_filter[filter_slot(key)];
     uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
     while (v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1), memory_order_relaxed,
                                                              memory_order_relaxed)) {
@@ -165,13 +169,18 @@ static void filter_add(uintptr_t key) {
 }
 
 static void filter_remove(uintptr_t key) {
-    _Atomic(uint8_t) *c = &filter[filter_slot(key)];
+    _Atomic(uint8_t) *c = &_rc_sample_filter[filter_slot(key)];
     uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
     while (v > 0 && v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v - 1), memory_order_relaxed,
                                                                        memory_order_relaxed)) {
     }
 }
 static _Atomic(uint64_t) epoch = 1;
+/* epoch while tracing exactly with one frame, else 0: the one word the
+ * hooks' fast paths test for their mode, their frame count and the epoch
+ * of the thread's caches at once (no cache slot holds epoch 0). Set under
+ * control_lock by start and stop, and by the fork child. */
+static _Atomic(uint64_t) fast_epoch;
 static _Atomic(size_t) traced_now, traced_peak;
 static pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -185,12 +194,14 @@ typedef struct cache_slot {
  * and a hook must not call __tls_get_addr. */
 typedef struct thread_state {
     unsigned suspended;     /* > 0: the hooks ignore this thread */
-    int64_t until_sample;   /* bytes before this thread's next sample */
-    uint64_t until_epoch;   /* the epoch it was drawn in */
+    int64_t saved_countdown; /* _rc_sample_countdown while suspended */
+    int64_t until_floor;    /* _rc_sample_floor when it was drawn */
     uint64_t rng_state;
     uintptr_t stack_lo, stack_hi;
     int64_t pend, pend_max;  /* traced bytes not yet in traced_now (see publish) */
     uint64_t pend_epoch;     /* the epoch they were counted in */
+    uint8_t mark_tag;        /* the marks of pend_epoch, less their delta:
+                                mark_of(pend_epoch, 0), set with it */
     bool publishes_at_exit;  /* publish_key set */
 } thread_state;
 #define TLS __thread __attribute__((tls_model("initial-exec")))
@@ -201,8 +212,18 @@ static inline bool tracing(void) {
     return (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_TRACE) != 0;
 }
 
-void _rc_trace_suspend(void) { tl.suspended++; }
-void _rc_trace_resume(void) { tl.suspended--; }
+/* The thread's countdown to its next sample is _rc_sample_countdown
+ * (src/internal/heap.h: rc_malloc takes it down itself). Allocations
+ * while suspended do not count: the outermost suspension keeps it and
+ * gives it back. */
+static inline void suspend(void) {
+    if (tl.suspended++ == 0) tl.saved_countdown = _rc_sample_countdown;
+}
+static inline void resume(void) {
+    if (--tl.suspended == 0) _rc_sample_countdown = tl.saved_countdown;
+}
+void _rc_trace_suspend(void) { suspend(); }
+void _rc_trace_resume(void) { resume(); }
 
 /* {==== tracebacks ==== */
 
@@ -404,14 +425,14 @@ static uint32_t stack_id(const rc_tframe *frames, unsigned n) {
     if (c->hash == hash && c->epoch == ep && c->rec && c->rec->n == n &&
         (n == 1 ? c->rec->frames[0] == frames[0] : memcmp(c->rec->frames, frames, n * sizeof *frames) == 0))
         return c->id;
-    tl.suspended++; /* interning allocates */
+    suspend(); /* interning allocates */
     pthread_mutex_lock(&stacks_lock);
     stack_rec *rec = NULL;
     uint32_t id = 0;
     if (tracing()) id = intern_locked(frames, n, hash, &rec);
     ep = atomic_load_explicit(&epoch, memory_order_relaxed);
     pthread_mutex_unlock(&stacks_lock);
-    tl.suspended--;
+    resume();
     if (id) *c = (cache_slot){hash, ep, rec, id};
     return id;
 }
@@ -436,9 +457,9 @@ static inline shard *shard_of(uintptr_t key, size_t *home) {
 
 static bool shard_grow(shard *s) {
     size_t cap = s->cap ? s->cap * 2 : 256;
-    tl.suspended++;
+    suspend();
     trace_entry *slots = rc_calloc(cap, sizeof *slots);
-    tl.suspended--;
+    resume();
     if (!slots) return false;
     for (size_t i = 0; i < s->cap; i++) {
         trace_entry *e = &s->slots[i];
@@ -449,9 +470,9 @@ static bool shard_grow(shard *s) {
         while (slots[j].key) j = (j + 1) & (cap - 1);
         slots[j] = *e;
     }
-    tl.suspended++;
+    suspend();
     rc_free(s->slots);
-    tl.suspended--;
+    resume();
     s->slots = slots;
     s->cap = cap;
     return true;
@@ -480,6 +501,8 @@ static bool shard_grow(shard *s) {
 static pthread_key_t publish_key;
 static pthread_once_t publish_once = PTHREAD_ONCE_INIT;
 
+static inline uint8_t mark_of(uint64_t ep, uint32_t delta); /* the side tables' (below) */
+
 static RC_NOINLINE void publish(void) {
     uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
     if (tl.pend_epoch == ep && (tl.pend != 0 || tl.pend_max != 0)) {
@@ -491,6 +514,7 @@ static RC_NOINLINE void publish(void) {
     }
     tl.pend = tl.pend_max = 0;
     tl.pend_epoch = ep;
+    tl.mark_tag = mark_of(ep, 0);
     if (!tl.publishes_at_exit) { /* the key's slot is in the thread's own block: no allocation */
         tl.publishes_at_exit = true;
         pthread_setspecific(publish_key, &tl);
@@ -557,19 +581,32 @@ static double uniform01(void) {
     return ((double)(z >> 11) + 0.5) / 9007199254740992.0; /* in (0, 1) */
 }
 
+/* The countdown (_rc_sample_countdown, which rc_malloc takes down
+ * itself: src/internal/heap.h) runs down to _rc_sample_floor, and is drawn
+ * at most FLOOR_STEP above it. Every start and stop (and a fork's child)
+ * raises the floor by FLOOR_STEP, so the countdowns other threads drew
+ * before all read as due, and each thread draws afresh (with the new
+ * mean) at its next allocation. The floor wraps after 2^19 starts. */
+#define FLOOR_STEP ((int64_t)1 << 44) /* 16 TiB: 16 means of the largest (1 TiB) */
+
+static void floor_raise(void) {
+    int64_t f = atomic_load(&_rc_sample_floor);
+    atomic_store(&_rc_sample_floor, f < INT64_MAX - 2 * FLOOR_STEP ? f + FLOOR_STEP : 0);
+}
+
 /* Bytes to the next sample: exponential with the given mean, so samples
  * fall as a Poisson process over the bytes allocated (tcmalloc's and
  * jemalloc's heap profilers). */
 static int64_t next_sample(size_t mean) {
     double d = -log(uniform01()) * (double)mean;
-    return d > 4e18 ? (int64_t)4e18 : (int64_t)d + 1;
+    return d >= (double)FLOOR_STEP ? FLOOR_STEP : (int64_t)d + 1;
 }
 
 /* Is this block of size bytes sampled? The countdown, inline in the hook:
  * most allocations stop here. */
 static inline bool sample_due(size_t size) {
-    tl.until_sample -= (int64_t)(size ? size : 1);
-    return tl.until_sample <= 0 || tl.until_epoch != atomic_load_explicit(&epoch, memory_order_relaxed);
+    _rc_sample_countdown -= (int64_t)(size ? size : 1);
+    return _rc_sample_countdown <= atomic_load_explicit(&_rc_sample_floor, memory_order_relaxed);
 }
 
 /* A block the countdown picked (or the first after a new start, which
@@ -578,13 +615,13 @@ static inline bool sample_due(size_t size) {
  * probability p = 1 - exp(-size / mean), so size / p and 1 / p are
  * unbiased estimates of the bytes and blocks allocated. */
 static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_est) {
-    uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
-    if (tl.until_epoch != ep) { /* a new start (maybe with another mean): draw afresh */
-        tl.until_epoch = ep;
-        tl.until_sample = next_sample(mean) - (int64_t)(size ? size : 1);
-        if (tl.until_sample > 0) return false;
+    int64_t floor = atomic_load_explicit(&_rc_sample_floor, memory_order_relaxed);
+    if (tl.until_floor != floor) { /* a new start (maybe with another mean): draw afresh */
+        tl.until_floor = floor;
+        _rc_sample_countdown = floor + next_sample(mean) - (int64_t)(size ? size : 1);
+        if (_rc_sample_countdown > floor) return false;
     }
-    tl.until_sample = next_sample(mean);
+    _rc_sample_countdown = floor + next_sample(mean);
     double p = -expm1(-(double)(size ? size : 1) / (double)mean);
     double c = 1.0 / p;
     *size_est = (size_t)((double)size * c + 0.5);
@@ -608,8 +645,9 @@ static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_
  * A free reads and clears the mark only: one byte per block, so the marks
  * of a million blocks are a megabyte, which mostly stays in the cache. The
  * heap drops a pool's table when the pool starts a new span, so a table's
- * tag is true while any block of its pool lives: a free needs the arena
- * header and the mark, not the pool's descriptor.
+ * tag is true while any block of its pool lives: a free needs the table's
+ * word (from the directory below) and the mark, not the pool's
+ * descriptor.
  */
 #define MARK_ON 0x80u
 #define MARK_ELSEWHERE 31u /* the delta of a block traced in the address tables */
@@ -658,8 +696,39 @@ static void *side_cut(size_t bytes) {
     return t;
 }
 
+/* The arena header's word for key's pool: what the heap's hook clears. */
 static inline _Atomic(uintptr_t) *side_slot(uintptr_t key) {
     return &_rc_arena_of(key)->side[(key >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
+}
+
+/*
+ * The directory: a copy of every pool's side word, which the hooks read
+ * instead of the arena header's. Arenas are 1 MiB-aligned, so the side
+ * words of all arenas (at one offset in their headers) fall into the same
+ * few sets of every cache: a heap of 160 arenas has 1280 lines of them,
+ * competing for 8 sets, and a free missed its table's word in the cache
+ * nine times out of ten. Here the words of one GiB of address space
+ * (1024 arenas) are one array of 64 Ki words (512 KiB, mapped on first
+ * use, never freed), so the words of neighbouring arenas are neighbours.
+ * dir[a >> 30] is that array or NULL. Written beside the arena's word
+ * (side_make under spare_lock, side_release under the arena lock), so
+ * the two are equal whenever a hook reads them.
+ */
+#define DIR_SHIFT 30
+#define DIR_LEAF ((size_t)1 << (DIR_SHIFT - RC_POOL_SHIFT))
+static _Atomic(_Atomic(uintptr_t) *) dir[(size_t)1 << (RC_ADDRESS_BITS - DIR_SHIFT)];
+
+static inline _Atomic(uintptr_t) *dir_slot(_Atomic(uintptr_t) *leaf, uintptr_t key) {
+    return &leaf[(key >> RC_POOL_SHIFT) & (DIR_LEAF - 1)];
+}
+
+/* The side word of key's pool: 0 when it has no table, and for any
+ * address in no arena (the heap's hook clears the words of an arena's
+ * pools before it unmaps the arena), so no arena test is needed first. */
+static inline uintptr_t side_word(uintptr_t key) {
+    if (RC_UNLIKELY(key >> RC_ADDRESS_BITS)) return 0;
+    _Atomic(uintptr_t) *leaf = atomic_load_explicit(&dir[key >> DIR_SHIFT], memory_order_acquire);
+    return RC_LIKELY(leaf != NULL) ? atomic_load_explicit(dir_slot(leaf, key), memory_order_acquire) : 0;
 }
 static inline uint32_t block_index(uintptr_t key, unsigned cls) {
     return (uint32_t)(((unsigned __int128)(key & (RC_POOL_SIZE - 1)) * _rc_class_magic[cls]) >> 64);
@@ -668,9 +737,19 @@ static inline uint32_t block_index(uintptr_t key, unsigned cls) {
 /* Make the table of a pool of this thread's, on its first traced
  * allocation since it became a span: from the spare list of its class, or
  * new. 0 when out of memory. */
-static RC_NOINLINE uintptr_t side_make(_Atomic(uintptr_t) *slot, unsigned cls) {
+static RC_NOINLINE uintptr_t side_make(uintptr_t key, unsigned cls) {
     size_t bytes = side_size(cls);
     pthread_mutex_lock(&spare_lock);
+    _Atomic(uintptr_t) *leaf = atomic_load_explicit(&dir[key >> DIR_SHIFT], memory_order_relaxed);
+    if (!leaf) {
+        leaf = _rc_os_map_aligned(DIR_LEAF * sizeof *leaf, _rc_os_page_size());
+        if (!leaf) {
+            pthread_mutex_unlock(&spare_lock);
+            return 0;
+        }
+        atomic_fetch_add_explicit(&side_bytes, DIR_LEAF * sizeof *leaf, memory_order_relaxed);
+        atomic_store_explicit(&dir[key >> DIR_SHIFT], leaf, memory_order_release);
+    }
     for (uintptr_t l = atomic_exchange(&returned, 0); l;) {
         uintptr_t next = *(uintptr_t *)side_ids(l);
         *(void **)side_ids(l) = spare[side_class(l)];
@@ -687,7 +766,8 @@ static RC_NOINLINE uintptr_t side_make(_Atomic(uintptr_t) *slot, unsigned cls) {
     _Atomic(uint8_t) *b = t;
     if (reused) for (size_t i = 0; i < bytes; i++) atomic_store_explicit(&b[i], 0, memory_order_relaxed);
     uintptr_t v = (uintptr_t)t | (uintptr_t)cls << RC_SIDE_TAG_SHIFT;
-    atomic_store_explicit(slot, v, memory_order_release);
+    atomic_store_explicit(side_slot(key), v, memory_order_release);
+    atomic_store_explicit(dir_slot(leaf, key), v, memory_order_release);
     return v;
 }
 
@@ -703,9 +783,12 @@ static inline bool in_small_pool(uintptr_t key) {
  * block of those pools lives, so no hook writes them). */
 static void side_release(rc_arena *a, unsigned first, unsigned n) {
     for (unsigned i = first; i < first + n; i++) {
-        uintptr_t v = atomic_load_explicit(&a->side[i], memory_order_relaxed);
+        uintptr_t v = atomic_load_explicit(&a->side[i], memory_order_acquire); /* then its leaf */
         if (!v) continue;
         atomic_store_explicit(&a->side[i], 0, memory_order_relaxed);
+        uintptr_t pool = (uintptr_t)a + ((uintptr_t)i << RC_POOL_SHIFT);
+        _Atomic(uintptr_t) *leaf = atomic_load_explicit(&dir[pool >> DIR_SHIFT], memory_order_relaxed);
+        atomic_store_explicit(dir_slot(leaf, pool), 0, memory_order_relaxed); /* made with the table */
         uintptr_t head = atomic_load_explicit(&returned, memory_order_relaxed);
         do *(uintptr_t *)side_ids(v) = head;
         while (!atomic_compare_exchange_weak_explicit(&returned, &head, v, memory_order_release,
@@ -800,9 +883,9 @@ static RC_NOINLINE uint32_t capture(rc_site *site, void *caller) {
             n += walk((uintptr_t)__builtin_frame_address(0), (uintptr_t)caller, frames + 1, want - 1, &broken);
         if (broken && unw && mode != RC_TRACE_UNWIND_FP) {
             rc_tframe more[RC_TRACE_MAX_FRAMES];
-            tl.suspended++; /* libunwind may allocate */
+            suspend(); /* libunwind may allocate */
             unsigned m = unwind(unw, (uintptr_t)caller, more, want - 1);
-            tl.suspended--;
+            resume();
             if (m + 1 > n) {
                 memcpy(frames + 1, more, m * sizeof *more);
                 n = m + 1;
@@ -837,7 +920,7 @@ static inline void record(uintptr_t key, size_t size, uint32_t id) {
         const rc_pool *pool = _rc_pool_desc(key);
         unsigned cls = pool->cls;
         if (pool->state == RC_POOL_USED && cls < RC_SMALL_CLASSES) {
-            uintptr_t v = atomic_load_explicit(side_slot(key), memory_order_acquire);
+            uintptr_t v = side_word(key);
             /* a table of another class cannot be there: the heap drops it
              * when the pool starts a new span */
             if (RC_UNLIKELY(!v)) {
@@ -865,7 +948,7 @@ static inline void record(uintptr_t key, size_t size, uint32_t id) {
 }
 
 static RC_NOINLINE void record_slow(uintptr_t key, size_t size, uint32_t id, unsigned cls) {
-    if (side_make(side_slot(key), cls)) record(key, size, id);
+    if (side_make(key, cls)) record(key, size, id);
     /* else no memory for the table: the block goes untraced */
 }
 
@@ -876,46 +959,75 @@ static RC_NOINLINE void trace_sampled(void *p, size_t size, rc_site *site, void 
     if (id) table_add((uintptr_t)p, size, id, count, true);
 }
 
+/*
+ * Exact tracing of a small block in a pool with a table, in a few dozen
+ * instructions and no frame (the common case, with the traceback id
+ * from the thread's cache): true when it traced block key, false (with
+ * nothing done) when record must (no table yet, a size the mark cannot
+ * hold, counts of another epoch than ep, a publication due).
+ */
+static inline bool record_fast(uintptr_t key, size_t size, uint32_t id, uint64_t ep) {
+    /* a table is there only while its pool is a span of the table's
+     * class (the heap drops it when the pool starts a new span), so the
+     * pool's descriptor need not be read, nor the arena map */
+    uintptr_t v = side_word(key);
+    if (RC_UNLIKELY(!v)) return false;
+    unsigned cls = side_class(v);
+    size_t delta = _rc_class_size[cls] - size; /* wraps above when size is larger */
+    if (RC_UNLIKELY(delta >= MARK_ELSEWHERE) || RC_UNLIKELY(tl.pend_epoch != ep) ||
+        RC_UNLIKELY(tl.pend + (int64_t)size >= PUBLISH_BYTES))
+        return false;
+    uint32_t bi = block_index(key, cls);
+    atomic_store_explicit(&side_ids(v)[bi], id, memory_order_relaxed);
+    atomic_store_explicit(&side_marks(v)[bi], (uint8_t)(tl.mark_tag | delta), memory_order_relaxed);
+    tl.pend += (int64_t)size;
+    if (tl.pend > tl.pend_max) tl.pend_max = tl.pend;
+    return true;
+}
+
 /* Every case but the common one (exact tracing, one frame, a known
  * traceback): the per-line profiler's hook, sampling, deeper tracebacks,
  * a traceback not in this thread's cache. */
-static RC_NOINLINE void trace_alloc_general(void *p, size_t size, rc_site *site, void *caller, int on) {
-    if (tl.suspended) return;
+static RC_NOINLINE void *trace_alloc_general(void *p, size_t size, rc_site *site, void *caller, int on) {
+    if (tl.suspended) return p;
     /* an allocation the library makes for the user (a container's): the
      * user's call site is frame 0 */
     if (!site && _rc_user_ra) caller = _rc_user_ra;
     if (on & RC_HOOK_LINES) _rc_line_alloc_hook(p, size, caller);
-    if (!(on & RC_HOOK_TRACE)) return;
+    if (!(on & RC_HOOK_TRACE)) return p;
     if (on & RC_HOOK_SAMPLED) {
         size_t mean = atomic_load_explicit(&sample_mean, memory_order_relaxed);
         if (mean && sample_due(size)) trace_sampled(p, size, site, caller, mean);
-        return;
+        return p;
     }
     uint32_t id = atomic_load_explicit(&nframes_now, memory_order_relaxed) == 1 ? capture1(frame0(site, caller))
                                                                                 : capture(site, caller);
-    if (id) record((uintptr_t)p, size, id);
+    if (id && !record_fast((uintptr_t)p, size, id, atomic_load_explicit(&epoch, memory_order_relaxed)))
+        record((uintptr_t)p, size, id);
+    return p;
 }
 
+/* The alloc hook. Every path out of it is a return of p or a tail call,
+ * so its fast paths set up no frame. */
 static void *trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
     int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
-    if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) && RC_LIKELY(!tl.suspended)) {
-        /* sampling: most allocations stop at the countdown */
-        tl.until_sample -= (int64_t)(size ? size : 1);
-        if (RC_LIKELY(tl.until_sample > 0) && tl.until_epoch == atomic_load_explicit(&epoch, memory_order_relaxed))
-            return p;
-        tl.until_sample += (int64_t)(size ? size : 1); /* trace_alloc_general counts it again */
-    }
-    if (RC_LIKELY(on == RC_HOOK_TRACE) && RC_LIKELY(!tl.suspended) && RC_LIKELY(!_rc_user_ra) &&
-        atomic_load_explicit(&nframes_now, memory_order_relaxed) == 1) {
+    if (RC_LIKELY(on == RC_HOOK_TRACE)) {
+        uint64_t ep = atomic_load_explicit(&fast_epoch, memory_order_acquire);
         rc_tframe f = frame0(site, caller);
-        cache_slot *c = &cache[(f >> 4) & (CACHE_SLOTS - 1)];
-        if (RC_LIKELY(c->hash == f && c->epoch == atomic_load_explicit(&epoch, memory_order_acquire) && !c->rec)) {
-            record((uintptr_t)p, size, c->id);
+        const cache_slot *c = &cache[(f >> 4) & (CACHE_SLOTS - 1)];
+        if (RC_LIKELY(c->hash == f) && RC_LIKELY(c->epoch == ep) && RC_LIKELY(!c->rec) &&
+            RC_LIKELY(!tl.suspended) && RC_LIKELY(!_rc_user_ra) && RC_LIKELY(record_fast((uintptr_t)p, size, c->id, ep)))
+            return p;
+    } else if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) && RC_LIKELY(!tl.suspended)) {
+        /* sampling, from the entry points that do not count down
+         * themselves (heap.h): most allocations stop at the countdown */
+        int64_t left = _rc_sample_countdown - (int64_t)(size ? size : 1);
+        if (RC_LIKELY(left > atomic_load_explicit(&_rc_sample_floor, memory_order_relaxed))) {
+            _rc_sample_countdown = left;
             return p;
         }
     }
-    trace_alloc_general(p, size, site, caller, on);
-    return p;
+    return trace_alloc_general(p, size, site, caller, on);
 }
 
 /* The free of block key, in a pool with side table v: its mark goes. */
@@ -939,35 +1051,48 @@ static RC_NOINLINE void trace_free_general(void *p, int on) {
     if (!(on & RC_HOOK_TRACE)) return;
     uintptr_t key = (uintptr_t)p;
     if (on & RC_HOOK_SAMPLED) {
-        if (atomic_load_explicit(&filter[filter_slot(key)], memory_order_relaxed) != 0) table_remove(key, true);
+        if (atomic_load_explicit(&_rc_sample_filter[filter_slot(key)], memory_order_relaxed) != 0) table_remove(key, true);
         return;
     }
-    uintptr_t v = _rc_is_arena(key) ? atomic_load_explicit(side_slot(key), memory_order_acquire) : 0;
+    uintptr_t v = _rc_is_arena(key) ? side_word(key) : 0;
     if (v) forget(key, v);
     else if (!_rc_is_arena(key) || !in_small_pool(key)) table_remove(key, false);
 }
 
+/* The free hook. As the alloc hook, no frame on its fast paths: exact
+ * tracing, a small block in a pool with a table, whose mark is clear or
+ * is a side-table trace of this epoch that leaves the thread's count
+ * short of a publication. Everything else goes to the general path, with
+ * nothing done. */
 static void trace_free(void *p) {
     int on = atomic_load_explicit(&_rc_trace_on, memory_order_relaxed);
-    if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) &&
-        atomic_load_explicit(&filter[filter_slot((uintptr_t)p)], memory_order_relaxed) == 0)
-        return; /* sampling: most blocks hold no trace */
-    if (RC_UNLIKELY(on != RC_HOOK_TRACE) || RC_UNLIKELY(tl.suspended)) {
-        trace_free_general(p, on);
-        return;
-    }
     uintptr_t key = (uintptr_t)p;
-    if (RC_UNLIKELY(!_rc_is_arena(key))) {
-        table_remove(key, false);
-        return;
+    if (RC_LIKELY(on == RC_HOOK_TRACE)) {
+        __builtin_prefetch(_rc_pool_desc(key)); /* the free reads it next */
+        uintptr_t v = side_word(key);
+        if (RC_LIKELY(v != 0)) {
+            unsigned cls = side_class(v);
+            uint32_t bi = block_index(key, cls);
+            if (RC_UNLIKELY(bi >= _rc_class_blocks[cls])) return;
+            _Atomic(uint8_t) *mark = &side_marks(v)[bi];
+            uint8_t m = atomic_load_explicit(mark, memory_order_relaxed);
+            if (!m) return; /* untraced */
+            /* m ^ tag < MARK_ELSEWHERE: this epoch's mark, with a delta */
+            uint32_t delta = (uint32_t)(m ^ tl.mark_tag);
+            int64_t pend = tl.pend - (int64_t)(_rc_class_size[cls] - delta);
+            if (RC_LIKELY(delta < MARK_ELSEWHERE) && RC_LIKELY(!tl.suspended) &&
+                RC_LIKELY(tl.pend_epoch == atomic_load_explicit(&epoch, memory_order_relaxed)) &&
+                RC_LIKELY(pend > -PUBLISH_BYTES)) {
+                atomic_store_explicit(mark, 0, memory_order_relaxed);
+                tl.pend = pend;
+                return;
+            }
+        }
+    } else if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) &&
+               atomic_load_explicit(&_rc_sample_filter[filter_slot(key)], memory_order_relaxed) == 0) {
+        return; /* sampling: most blocks hold no trace */
     }
-    __builtin_prefetch(_rc_pool_desc(key)); /* the free reads it next */
-    uintptr_t v = atomic_load_explicit(side_slot(key), memory_order_acquire);
-    if (RC_UNLIKELY(!v)) {
-        if (!in_small_pool(key)) table_remove(key, false);
-        return;
-    }
-    forget(key, v);
+    trace_free_general(p, on);
 }
 /* }==== */
 
@@ -1016,6 +1141,8 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
     _rc_trace_hooks_install();
     atomic_fetch_and(&_rc_trace_on, ~RC_HOOK_SAMPLED);
     atomic_fetch_or(&_rc_trace_on, RC_HOOK_TRACE | (mean ? RC_HOOK_SAMPLED : 0));
+    atomic_store(&fast_epoch, nframes == 1 && !mean ? atomic_load(&epoch) : 0);
+    floor_raise();
     pthread_mutex_unlock(&control_lock);
     return 0;
 }
@@ -1029,6 +1156,8 @@ int rc_trace_start_sampled(size_t mean_bytes, unsigned nframes) {
 void rc_trace_stop(void) {
     pthread_mutex_lock(&control_lock);
     atomic_fetch_and(&_rc_trace_on, ~(RC_HOOK_TRACE | RC_HOOK_SAMPLED));
+    atomic_store(&fast_epoch, 0);
+    floor_raise();
     for (unsigned k = 0; k < SHARDS; k++) {
         pthread_mutex_lock(&shards[k].lock);
         if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
@@ -1047,7 +1176,7 @@ void rc_trace_stop(void) {
     side_walk(side_clear_visit, NULL);
     atomic_store(&traced_now, 0);
     atomic_store(&traced_peak, 0);
-    for (size_t i = 0; i < FILTER_SLOTS; i++) atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
+    for (size_t i = 0; i < FILTER_SLOTS; i++) atomic_store_explicit(&_rc_sample_filter[i], 0, memory_order_relaxed);
     pthread_mutex_unlock(&control_lock);
 }
 
@@ -1106,7 +1235,9 @@ void _rc_trace_fork_child(void) {
     pthread_mutex_init(&control_lock, NULL);
     pthread_mutex_init(&stacks_lock, NULL);
     pthread_mutex_init(&spare_lock, NULL);
-    atomic_fetch_add(&epoch, 1);
+    uint64_t ep = atomic_fetch_add(&epoch, 1) + 1;
+    if (atomic_load(&fast_epoch)) atomic_store(&fast_epoch, ep);
+    floor_raise();
     for (unsigned k = 0; k < SHARDS; k++) {
         pthread_mutex_init(&shards[k].lock, NULL);
         if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
@@ -1142,7 +1273,7 @@ static uint32_t table_lookup(uintptr_t key) {
 static uint32_t lookup(uintptr_t key) {
     if (atomic_load_explicit(&sample_mean, memory_order_relaxed) || !_rc_is_arena(key) || !in_small_pool(key))
         return table_lookup(key);
-    uintptr_t v = atomic_load_explicit(side_slot(key), memory_order_acquire);
+    uintptr_t v = side_word(key);
     if (!v) return 0;
     unsigned cls = side_class(v);
     uint32_t bi = block_index(key, cls);
@@ -1224,9 +1355,9 @@ int _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak) 
     for (unsigned k = 0; k < SHARDS; k++) pthread_mutex_lock(&shards[k].lock);
     pthread_mutex_lock(&stacks_lock);
     side_sum sum = {NULL, nstacks, atomic_load(&epoch)};
-    tl.suspended++;
+    suspend();
     sum.by_id = rc_calloc(nstacks + 1, sizeof *sum.by_id);
-    tl.suspended--;
+    resume();
     if (sum.by_id) {
         publish();
         if (current) *current = atomic_load(&traced_now);
@@ -1248,10 +1379,10 @@ int _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak) 
     pthread_mutex_unlock(&stacks_lock);
     for (unsigned k = SHARDS; k-- > 0;) pthread_mutex_unlock(&shards[k].lock);
     pthread_mutex_unlock(&control_lock);
-    tl.suspended++;
+    suspend();
     bool ok = sum.by_id != NULL;
     rc_free(sum.by_id);
-    tl.suspended--;
+    resume();
     return ok ? 1 : -1;
 }
 /* }==== */

@@ -57,6 +57,10 @@ static void no_line_alloc_hook(void *p, size_t size, void *caller) { (void)p, (v
 void (*_rc_line_alloc_hook)(void *p, size_t size, void *caller) = no_line_alloc_hook;
 void (*_rc_line_free_hook)(void *p) = no_free_hook;
 __thread void *_rc_user_ra __attribute__((tls_model("initial-exec")));
+/* Sampling's state in the entry points (heap.h; trace.c draws and keeps it). */
+__thread int64_t _rc_sample_countdown __attribute__((tls_model("initial-exec")));
+_Atomic(int64_t) _rc_sample_floor;
+_Atomic(uint8_t) _rc_sample_filter[1u << RC_SAMPLE_FILTER_BITS];
 
 static pid_t parent_pid;
 static sem_t signal_sem;

@@ -224,10 +224,17 @@ static RC_NOINLINE void trace_new(void *obj, size_t extra, rc_site *site, void *
 
 static RC_NOINLINE void *new_slow(const rc_type *type) { return new_object("rc_new", type, 0, false); }
 
+/* Tracing is on: trace the new object, unless sampling passes over it
+ * (_rc_tracing_alloc: the heap's entry points decide the same way). */
+static inline void maybe_trace_new(void *o, size_t extra, rc_site *site, void *caller) {
+    if (o && _rc_tracing_alloc(sizeof(rc_object_head) + _rc_head_type(_rc_head(o))->size + extra))
+        trace_new(o, extra, site, caller);
+}
+
 static RC_NOINLINE void *new_traced(const rc_type *type, rc_site *site, void *caller) {
     void *o = new_fast(type);
     if (!o) o = new_slow(type);
-    if (o) trace_new(o, 0, site, caller);
+    maybe_trace_new(o, 0, site, caller);
     return o;
 }
 
@@ -245,13 +252,13 @@ void *rc_new_at(const rc_type *type, rc_site *site) {
 
 void *rc_new_var(const rc_type *type, size_t extra) {
     void *o = new_object("rc_new_var", type, extra, extra != 0);
-    if (RC_TRACING() && o) trace_new(o, extra, NULL, __builtin_return_address(0));
+    if (RC_TRACING()) maybe_trace_new(o, extra, NULL, __builtin_return_address(0));
     return o;
 }
 
 void *rc_new_var_at(const rc_type *type, size_t extra, rc_site *site) {
     void *o = new_object("rc_new_var", type, extra, extra != 0);
-    if (RC_TRACING() && o) trace_new(o, extra, site, __builtin_return_address(0));
+    if (RC_TRACING()) maybe_trace_new(o, extra, site, __builtin_return_address(0));
     return o;
 }
 /* }==== */
@@ -262,7 +269,7 @@ void *rc_new_var_at(const rc_type *type, size_t extra, rc_site *site) {
 static void free_memory(rc_world *w, rc_object_head *h) {
     if (RC_TRACING()) {
         if (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_OBJECTS) _rc_object_free_hook(h + 1);
-        _rc_trace_free_hook(h);
+        if (_rc_tracing_free(h)) _rc_trace_free_hook(h); /* sampling: only blocks that may be sampled */
     }
     uintptr_t bits = h->type_bits;
     /* keep the type in word 2 for the report of a later, wrong, reference

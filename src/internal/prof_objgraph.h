@@ -1,8 +1,10 @@
 /*
  * src/internal/prof_objgraph.h — the internal interface of the object-graph
  * tools in src/prof: the per-type counters (objgraph.c), the reference
- * index (refgraph.c) and the leak checks (leakcheck.c). The design essay
- * is docs/objgraph.md (and the top of each file).
+ * index and the slots it numbers objects by (refgraph.c), the chain
+ * searches that share those slots (chain.c) and the leak checks
+ * (leakcheck.c). The design essay is docs/objgraph.md (and the top of
+ * each file).
  */
 #ifndef RC_INTERNAL_PROF_OBJGRAPH_H
 #define RC_INTERNAL_PROF_OBJGRAPH_H
@@ -29,6 +31,140 @@ RC_INTERNAL bool _rc_objgraph_region_active(void);
  * pointers in *out); closes the region. -1 when none was open, -2 when
  * its set ran out of memory (then *out is empty). */
 RC_INTERNAL int _rc_objgraph_region_close(rc_vec *out);
+
+/* ---- refgraph.c: slots, the numbers of a query's objects (chain.c too) -- */
+
+/*
+ * Every block of the two worlds' pools (the calling thread's and the
+ * orphans'), and every large object, has a slot: the pools' blocks carved
+ * so far numbered in heap order (the pools of the thread's world, its
+ * large objects, then the same for the orphan world: the order of
+ * _rc_world_walk), free and DYING blocks included. A slot is computed
+ * from an address, with nothing written anywhere and nothing of the
+ * object read: the arena's row in a table (by chunk: directly indexed
+ * when the arenas lie close together, as they do, else hashed), in the
+ * row the entry of the address's 16 KiB page (its span's first slot,
+ * first page and size class), plus the block's index in the span by the
+ * class's magic multiply (no division). A pointer in an arena or a span
+ * none of our pools own has no slot: an object of another live thread's
+ * world. Neither the referent's header nor the pool descriptors are read
+ * — either is a cache miss per reference, which was the cost of the first
+ * index here (an address hash table) and of keeping the number in the
+ * header's gc_aux (as the collector keeps gc_refs).
+ *
+ * Built per query by _rc_slots_build with the orphan lock held, and owned
+ * by that query until _rc_slots_free. The tables describe the pools as
+ * they were when built: _rc_slot_of is exact only while the lock is still
+ * held (the orphans' pools cannot change); _rc_slot_obj reads no header,
+ * only the tables, so it may be called after the lock is released (it
+ * gives the block's payload address; whether an object still lives there
+ * is the caller's concern).
+ */
+#define RC_SLOT_NONE UINT32_MAX /* no slot */
+
+typedef struct rc_slot_seg { /* a span of one of our pools, or one large object */
+    uint8_t *start;          /* first block's header */
+    uint32_t bs;             /* block size (0: a large object) */
+    uint32_t blocks;         /* blocks carved (1 for a large object) */
+    uint32_t base;           /* slot of the first block */
+    uint8_t cls, npages;     /* pools: size class, span length in pages */
+} rc_slot_seg;
+
+typedef struct rc_page_ent { /* a 16 KiB page of an arena */
+    uint32_t base;           /* its span's first slot, or RC_SLOT_NONE: not ours */
+    uint8_t head;            /* its span's first page in the arena */
+    uint8_t cls;             /* the span's size class */
+} rc_page_ent;
+
+#define RC_ARENA_PAGES (1u << (RC_ARENA_SHIFT - RC_POOL_SHIFT))
+
+/*
+ *   segs[0].base == 0, segs[i + 1].base == segs[i].base + segs[i].blocks,
+ *   and n == the last one's base + blocks < UINT32_MAX / 2
+ *   (segments of no blocks share the next one's base)
+ */
+typedef struct rc_slots {
+    rc_slot_seg *segs;
+    size_t nsegs, n;      /* segments, slots */
+    rc_page_ent (*rows)[RC_ARENA_PAGES]; /* direct: one row per chunk from
+                                            chunk_min on; hashed: one per arena of ours */
+    bool direct;
+    uintptr_t chunk_min;
+    size_t nrows;
+    uintptr_t *chunks;    /* hashed: chunk (0: empty) ... */
+    uint32_t *chunk_row;  /* ... -> row */
+    size_t arena_mask;
+    uint32_t *large;      /* large objects: hash of header -> segment + 1 (0: empty) */
+    size_t large_mask;
+    uint32_t *group_seg;  /* per 64 slots: the segment of the first (_rc_slot_obj) */
+} rc_slots;
+
+/* List the two worlds' segments and build the tables; the caller holds
+ * the orphan lock. False when out of memory, with s then empty (nothing to
+ * free) and no error set: the caller names itself in the message. */
+RC_INTERNAL bool _rc_slots_build(rc_slots *s);
+/* Free the tables and zero s (an empty or zeroed s is fine). */
+RC_INTERNAL void _rc_slots_free(rc_slots *s);
+
+/* The huge page that big per-query arrays are aligned to and hinted for
+ * (_rc_os_hugepages) before they are first touched. */
+#define RC_HUGE_PAGE ((uintptr_t)2 << 20)
+
+/* The hash of the slot tables and of the per-query maps (chunks, large
+ * objects, addresses, slots). */
+static inline size_t _rc_hash_word(uintptr_t x) {
+    uint64_t h = (uint64_t)x;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (size_t)h;
+}
+
+/* The entry of the page holding address a, or NULL (no row: no pool of
+ * ours in that chunk). Direct: one load. */
+static inline const rc_page_ent *_rc_slots_page(const rc_slots *s, uintptr_t a) {
+    if (RC_LIKELY(s->direct)) {
+        uintptr_t i = (a >> RC_POOL_SHIFT) - (s->chunk_min << (RC_ARENA_SHIFT - RC_POOL_SHIFT));
+        return i < s->nrows * RC_ARENA_PAGES ? &s->rows[0][0] + i : NULL;
+    }
+    uintptr_t chunk = a >> RC_ARENA_SHIFT;
+    for (size_t j = _rc_hash_word(chunk) & s->arena_mask; s->chunks[j]; j = (j + 1) & s->arena_mask)
+        if (s->chunks[j] == chunk) return &s->rows[s->chunk_row[j]][(a >> RC_POOL_SHIFT) & (RC_ARENA_PAGES - 1)];
+    return NULL;
+}
+
+/*
+ * The slot of obj, an object a traverse visited (or a query's target), or
+ * RC_SLOT_NONE: a static immortal object (None, a small int) or an object
+ * of another live thread's world. While the orphan lock is held (the
+ * orphans' pools cannot change). obj is a live object, so its header is a
+ * block start of a span carved that far.
+ */
+static inline uint32_t _rc_slot_of(const rc_slots *s, const void *obj) {
+    uintptr_t a = (uintptr_t)_rc_head(obj);
+    const rc_page_ent *pe = _rc_slots_page(s, a);
+    if (RC_LIKELY(pe != NULL) && RC_LIKELY(pe->base != RC_SLOT_NONE)) {
+        uintptr_t off = a - ((a & ~(uintptr_t)RC_ARENA_MASK) + ((uintptr_t)pe->head << RC_POOL_SHIFT));
+        return pe->base + (uint32_t)(((unsigned __int128)off * _rc_class_magic[pe->cls]) >> 64);
+    }
+    if (_rc_is_arena(a)) return RC_SLOT_NONE; /* a pool of another world */
+    if (_rc_is_static_object(obj) || !(_rc_head(obj)->type_bits & RC_LARGE)) return RC_SLOT_NONE;
+    for (size_t j = _rc_hash_word(a) & s->large_mask; s->large[j]; j = (j + 1) & s->large_mask) {
+        const rc_slot_seg *seg = &s->segs[s->large[j] - 1];
+        if ((uintptr_t)seg->start == a) return seg->base;
+    }
+    return RC_SLOT_NONE;
+}
+
+/* The object of slot k < n (a block's payload, live or not: no header is
+ * read): from the segment of k's group on to the last one starting at or
+ * before k (one step, mostly: a group of 64 slots spans few segments). */
+static inline void *_rc_slot_obj(const rc_slots *s, uint32_t k) {
+    size_t lo = s->group_seg[k / 64];
+    while (lo + 1 < s->nsegs && s->segs[lo + 1].base <= k) lo++;
+    const rc_slot_seg *seg = &s->segs[lo];
+    return _rc_payload((rc_object_head *)(seg->start + (size_t)(k - seg->base) * seg->bs));
+}
 
 /* ---- refgraph.c: the reference index ----------------------------------- */
 

@@ -8,7 +8,7 @@
  * (src/internal/heap.h): one relaxed load and a predicted branch when
  * tracing is off, nothing else. While sampling, rc_malloc and rc_free
  * skip the hooks themselves for the blocks that are not sampled (the
- * countdown and the filter below, which they read). The common cases
+ * countdown below and traceblocks.c's filter, which they read). The common cases
  * (exact tracing with one frame; sampling) run in the hooks without a
  * frame of their own; everything else goes to the general paths.
  *
@@ -28,35 +28,17 @@
  * direct-mapped cache from a traceback's hash to its id (verified against
  * the stored frames, which never move or change once stored).
  *
- * Traces of small blocks: side tables. Most traced blocks are small (at
- * most 512 bytes, in the pools of the heap's small classes), and a trace
- * kept in a table keyed by address costs a cache miss into a table much
- * larger than the cache on every allocation and every free: that miss was
- * most of the tracer's cost, and the table (24 bytes a slot, 3/4 full at
- * most) most of its memory. So a small block's trace lives in a side
- * table of its pool, five bytes per block, indexed by the block's number
- * in the pool (one multiply by the class's magic, as the heap's own block
- * test): a 32-bit traceback id, written by the allocation and read only
- * by snapshots, and a one-byte mark, the only thing a free reads. The
- * arena header keeps one table address per pool (rc_arena.side), and the
- * heap hands a pool's table back whenever the pool starts a new span, so
- * a table's address tells its pool's class, and a free finds its mark
- * without the pool's descriptor. The hooks read a copy of those words in
- * a directory of their own (the arena headers' words alias in the
- * caches). Tables are cut from huge pages and never freed (a table
- * given back waits on a spare list of its class). The hooks touch only
- * their own block's entries, without a lock: a block is allocated and
- * freed by one thread at a time, and the heap orders a remote free before
- * the owner's reuse. The details are in the side-table section below.
- *
- * Other traces (medium and large blocks, and every sampled trace: a
- * sampled trace stands for many blocks) are (block address, size, count,
- * traceback id) in one of 32 hash tables chosen by the address, each with
- * its own lock (linear probing, deletion by backward shift, so no
- * tombstones). Every trace is keyed by its block's address (an object's
- * by its header, the start of its block: rc_trace_site_of maps an object
- * to it). The traced total and its peak are counted per thread and
- * published every 64 KiB (see that section).
+ * Where the traces live is traceblocks.c's concern (its essay tells the
+ * why): a small block's trace in a side table of its pool (a traceback id
+ * and a one-byte mark, indexed by the block's number in the pool), every
+ * other trace (medium and large blocks, and every sampled trace, which
+ * stands for many blocks) in 32 address-keyed hash tables, each under its
+ * own lock. The hooks' fast paths read and write the side tables inline
+ * (src/internal/prof.h), without a lock: a block is allocated and freed
+ * by one thread at a time, and the heap orders a remote free before the
+ * owner's reuse. Everything else there is a call. The traced total and
+ * its peak are counted per thread and published every 64 KiB (see that
+ * section); the address tables count in the same thread state.
  *
  * Start, stop. rc_trace_stop clears its bit of _rc_trace_on first, then
  * empties every table under its lock; a hook re-checks the flag under the
@@ -71,13 +53,13 @@
  * traces (a new epoch makes every mark read as clear; tracefile.c names
  * its snapshot file after its pid).
  *
- * Lock order: control_lock, the 32 shard locks, stacks_lock, spare_lock,
- * then the heap's arena lock (the fork handlers take them in that order:
- * the tracer's registered last, so they run first). The hooks take at
- * most one of them at a time; they allocate (the traceback table) holding
- * stacks_lock only, and map side-table chunks from the OS holding
- * spare_lock only. The heap calls side_release under its arena lock: it
- * takes no lock.
+ * Lock order: control_lock, the 32 shard locks (traceblocks.c's),
+ * stacks_lock, spare_lock (traceblocks.c's), then the heap's arena lock
+ * (the fork handlers take them in that order: the tracer's registered
+ * last, so they run first). The hooks take at most one of them at a time;
+ * they allocate (the traceback table) holding stacks_lock only, and map
+ * side-table chunks from the OS holding spare_lock only. The heap calls
+ * _rc_tb_side_release under its arena lock: it takes no lock.
  *
  * The tracer's own memory comes from the heap (as everything's does), with
  * tracing suspended on the allocating thread, so it never traces itself.
@@ -96,25 +78,7 @@
 #include "internal/prof_symbols.h"
 #include "internal/runtime.h"
 
-#define SHARDS 32 /* a snapshot holds them all at once: ThreadSanitizer tracks at most 64 held locks */
 #define CACHE_SLOTS 256
-
-typedef struct trace_entry {
-    uintptr_t key; /* 0: empty */
-    size_t size;   /* bytes the trace stands for: the block's size, or its estimate when sampling */
-    uint32_t stack;
-    uint32_t count; /* blocks the trace stands for: 1, or the estimate when sampling */
-} trace_entry;
-
-/* Invariant: len * 4 <= cap * 3 (cap a power of two, or 0). len is read
- * without the lock by the free hook to skip empty shards (sampling). */
-typedef struct shard {
-    pthread_mutex_t lock;
-    trace_entry *slots;
-    size_t cap;
-    _Atomic(size_t) len;
-    char pad[64 - sizeof(pthread_mutex_t) % 64];
-} shard;
 
 /* A stored traceback: frames[n], immutable once published. */
 typedef struct stack_rec {
@@ -123,7 +87,7 @@ typedef struct stack_rec {
     rc_tframe frames[];
 } stack_rec;
 
-static shard shards[SHARDS] = {[0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+
 
 /* The traceback table, under stacks_lock. ids run from 1; by_id[id] is the
  * record; index is an open-addressing table of ids by hash. Records live
@@ -147,35 +111,7 @@ static size_t chunk_bytes;                /* all chunks, for the overhead */
 static _Atomic(unsigned) nframes_now = 1;
 static _Atomic(size_t) sample_mean; /* 0: every block; else the mean bytes between samples */
 
-/* While sampling, a counting filter of the traced blocks: filter[f(block)]
- * counts the traces whose address hashes there (saturating at 255, never
- * decremented from 255). A free whose counter is 0 holds no trace and
- * skips the table and its lock. 16 Ki counters stay in the first-level
- * cache; a program keeps its live bytes / mean samples (a few hundred for
- * a 150 MB heap at the default 512 KiB), so almost every unsampled free
- * stops at one load that hits: rc_free makes it itself, and calls the
- * free hook only when the counter is not 0 (_rc_sample_filter,
- * src/internal/heap.h, defined in tracefile.c). */
-#define FILTER_SLOTS (1u << RC_SAMPLE_FILTER_BITS)
-
-static inline size_t filter_slot(uintptr_t key) { return _rc_sample_slot(key); }
-
-static void filter_add(uintptr_t key) {
-    _Atomic(uint8_t) *c = &_rc_sample_filter[filter_slot(key)];
-    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-    while (v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1), memory_order_relaxed,
-                                                             memory_order_relaxed)) {
-    }
-}
-
-static void filter_remove(uintptr_t key) {
-    _Atomic(uint8_t) *c = &_rc_sample_filter[filter_slot(key)];
-    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-    while (v > 0 && v < 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v - 1), memory_order_relaxed,
-                                                                       memory_order_relaxed)) {
-    }
-}
-static _Atomic(uint64_t) epoch = 1;
+_Atomic(uint64_t) _rc_trace_epoch = 1;
 /* epoch while tracing exactly with one frame, else 0: the one word the
  * hooks' fast paths test for their mode, their frame count and the epoch
  * of the thread's caches at once (no cache slot holds epoch 0). Set under
@@ -190,27 +126,10 @@ typedef struct cache_slot {
     uint32_t id;
 } cache_slot;
 
-/* Per thread. Initial-exec TLS: the drop-in library is loaded at start-up,
- * and a hook must not call __tls_get_addr. */
-typedef struct thread_state {
-    unsigned suspended;     /* > 0: the hooks ignore this thread */
-    int64_t saved_countdown; /* _rc_sample_countdown while suspended */
-    int64_t until_floor;    /* _rc_sample_floor when it was drawn */
-    uint64_t rng_state;
-    uintptr_t stack_lo, stack_hi;
-    int64_t pend, pend_max;  /* traced bytes not yet in traced_now (see publish) */
-    uint64_t pend_epoch;     /* the epoch they were counted in */
-    uint8_t mark_tag;        /* the marks of pend_epoch, less their delta:
-                                mark_of(pend_epoch, 0), set with it */
-    bool publishes_at_exit;  /* publish_key set */
-} thread_state;
-#define TLS __thread __attribute__((tls_model("initial-exec")))
-static TLS thread_state tl;
-static TLS cache_slot cache[CACHE_SLOTS];
-
-static inline bool tracing(void) {
-    return (atomic_load_explicit(&_rc_trace_on, memory_order_relaxed) & RC_HOOK_TRACE) != 0;
-}
+/* The thread's state (src/internal/prof.h), under its short name here. */
+RC_TRACE_TLS rc_trace_thread _rc_trace_tl;
+#define tl _rc_trace_tl
+static RC_TRACE_TLS cache_slot cache[CACHE_SLOTS];
 
 /* The thread's countdown to its next sample is _rc_sample_countdown
  * (src/internal/heap.h: rc_malloc takes it down itself). Allocations
@@ -420,7 +339,7 @@ static uint32_t intern_locked(const rc_tframe *frames, unsigned n, uint64_t hash
  * tracing stopped meanwhile. */
 static uint32_t stack_id(const rc_tframe *frames, unsigned n) {
     uint64_t hash = hash_frames(frames, n);
-    uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
+    uint64_t ep = atomic_load_explicit(&_rc_trace_epoch, memory_order_acquire);
     cache_slot *c = &cache[(hash >> 7) & (CACHE_SLOTS - 1)];
     if (c->hash == hash && c->epoch == ep && c->rec && c->rec->n == n &&
         (n == 1 ? c->rec->frames[0] == frames[0] : memcmp(c->rec->frames, frames, n * sizeof *frames) == 0))
@@ -429,54 +348,14 @@ static uint32_t stack_id(const rc_tframe *frames, unsigned n) {
     pthread_mutex_lock(&stacks_lock);
     stack_rec *rec = NULL;
     uint32_t id = 0;
-    if (tracing()) id = intern_locked(frames, n, hash, &rec);
-    ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+    if (_rc_trace_tracing()) id = intern_locked(frames, n, hash, &rec);
+    ep = atomic_load_explicit(&_rc_trace_epoch, memory_order_relaxed);
     pthread_mutex_unlock(&stacks_lock);
     resume();
     if (id) *c = (cache_slot){hash, ep, rec, id};
     return id;
 }
 /* }==== */
-
-/* {==== traces ==== */
-
-/* A block's shard and home slot: every bit of the address mixed into
- * every bit of the hash (blocks sit at regular strides in their pools, so
- * a plain multiply leaves the low bits patterned and the probe runs
- * long). */
-static inline shard *shard_of(uintptr_t key, size_t *home) {
-    uint64_t h = key;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    *home = (size_t)(h >> 5);
-    return &shards[h & (SHARDS - 1)];
-}
-
-static bool shard_grow(shard *s) {
-    size_t cap = s->cap ? s->cap * 2 : 256;
-    suspend();
-    trace_entry *slots = rc_calloc(cap, sizeof *slots);
-    resume();
-    if (!slots) return false;
-    for (size_t i = 0; i < s->cap; i++) {
-        trace_entry *e = &s->slots[i];
-        if (!e->key) continue;
-        size_t home;
-        shard_of(e->key, &home);
-        size_t j = home & (cap - 1);
-        while (slots[j].key) j = (j + 1) & (cap - 1);
-        slots[j] = *e;
-    }
-    suspend();
-    rc_free(s->slots);
-    resume();
-    s->slots = slots;
-    s->cap = cap;
-    return true;
-}
 
 /* {==== the traced total ==== */
 
@@ -487,24 +366,24 @@ static bool shard_grow(shard *s) {
  * which on a large heap miss the cache. So each thread counts in its own
  * state (tl.pend: bytes traced less bytes untraced since it last
  * published; tl.pend_max: the most pend reached since then) and adds them
- * to traced_now when pend moves by PUBLISH_BYTES, when it exits (a key
- * destructor), and when it reads the totals itself
+ * to traced_now when pend moves by RC_TRACE_PUBLISH_BYTES, when it exits
+ * (a key destructor), and when it reads the totals itself
  * (rc_trace_get_traced_memory, rc_trace_reset_peak, snapshots). The peak
  * is raised to the shared total at publication plus pend_max: exact while
  * one thread traces (the total cannot move between its publications but
  * by its own), and while several do, short of the truth by at most
- * PUBLISH_BYTES per other thread that allocates at that moment; likewise
- * the current total. Counts belong to the epoch they were made in: a
- * stop (or fork) drops what a thread had not published.
+ * RC_TRACE_PUBLISH_BYTES per other thread that allocates at that moment;
+ * likewise the current total. Counts belong to the epoch they were made
+ * in: a stop (or fork) drops what a thread had not published. The
+ * counting itself (_rc_trace_count_add, _rc_trace_count_sub) is inline in
+ * src/internal/prof.h: the hooks here and traceblocks.c's address tables
+ * both count.
  */
-#define PUBLISH_BYTES ((int64_t)64 << 10)
 static pthread_key_t publish_key;
 static pthread_once_t publish_once = PTHREAD_ONCE_INIT;
 
-static inline uint8_t mark_of(uint64_t ep, uint32_t delta); /* the side tables' (below) */
-
-static RC_NOINLINE void publish(void) {
-    uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
+RC_NOINLINE void _rc_trace_publish(void) {
+    uint64_t ep = atomic_load_explicit(&_rc_trace_epoch, memory_order_acquire);
     if (tl.pend_epoch == ep && (tl.pend != 0 || tl.pend_max != 0)) {
         size_t old = atomic_fetch_add_explicit(&traced_now, (size_t)tl.pend, memory_order_relaxed);
         size_t high = old + (size_t)tl.pend_max, peak = atomic_load_explicit(&traced_peak, memory_order_relaxed);
@@ -514,7 +393,7 @@ static RC_NOINLINE void publish(void) {
     }
     tl.pend = tl.pend_max = 0;
     tl.pend_epoch = ep;
-    tl.mark_tag = mark_of(ep, 0);
+    tl.mark_tag = _rc_tb_mark(ep, 0);
     if (!tl.publishes_at_exit) { /* the key's slot is in the thread's own block: no allocation */
         tl.publishes_at_exit = true;
         pthread_setspecific(publish_key, &tl);
@@ -523,52 +402,10 @@ static RC_NOINLINE void publish(void) {
 
 static void publish_at_exit(void *arg) {
     (void)arg;
-    publish();
+    _rc_trace_publish();
 }
 static void publish_key_make(void) { pthread_key_create(&publish_key, publish_at_exit); }
-
-static inline void count_add(size_t size, uint64_t ep) {
-    if (RC_UNLIKELY(tl.pend_epoch != ep)) publish(); /* drops an older epoch's counts */
-    tl.pend += (int64_t)size;
-    if (tl.pend > tl.pend_max) {
-        tl.pend_max = tl.pend;
-        if (RC_UNLIKELY(tl.pend >= PUBLISH_BYTES)) publish();
-    }
-}
-
-static inline void count_sub(size_t size, uint64_t ep) {
-    if (RC_UNLIKELY(tl.pend_epoch != ep)) publish();
-    tl.pend -= (int64_t)size;
-    if (RC_UNLIKELY(tl.pend <= -PUBLISH_BYTES)) publish();
-}
 /* }==== */
-
-/* Remove key's trace; its size, or 0 when it had none. Lock held. */
-static size_t remove_locked(shard *s, uintptr_t key, size_t home) {
-    if (!s->cap) return 0;
-    size_t mask = s->cap - 1, i = home & mask;
-    while (s->slots[i].key != key) {
-        if (!s->slots[i].key) return 0;
-        i = (i + 1) & mask;
-    }
-    size_t size = s->slots[i].size;
-    /* backward-shift deletion: pull later entries of the run back into the
-     * hole when their home is not between the hole and them */
-    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
-        if (!s->slots[j].key) break;
-        size_t h;
-        shard_of(s->slots[j].key, &h);
-        h &= mask;
-        bool movable = i <= j ? (h <= i || h > j) : (h <= i && h > j);
-        if (movable) {
-            s->slots[i] = s->slots[j];
-            i = j;
-        }
-    }
-    s->slots[i].key = 0;
-    atomic_fetch_sub_explicit(&s->len, 1, memory_order_relaxed);
-    return size;
-}
 
 /* {==== sampling ==== */
 
@@ -631,241 +468,7 @@ static bool sampled(size_t mean, size_t size, size_t *size_est, uint32_t *count_
 }
 /* }==== */
 
-/* {==== side tables ==== */
-
-/*
- * A small block's trace is two entries in its pool's side table
- * (rc_arena.side[i], tagged with the class it was made for), indexed by
- * the block's number in the pool:
- *   ids[k]    its traceback id (written by an allocation, read by a
- *             snapshot);
- *   marks[k]  0x80 | (epoch & 3) << 5 | delta, where the block is of its
- *             class's size - delta bytes (delta 31: traced in the address
- *             tables instead). 0, or a mark of an older epoch: not traced.
- * A free reads and clears the mark only: one byte per block, so the marks
- * of a million blocks are a megabyte, which mostly stays in the cache. The
- * heap drops a pool's table when the pool starts a new span, so a table's
- * tag is true while any block of its pool lives: a free needs the table's
- * word (from the directory below) and the mark, not the pool's
- * descriptor.
- */
-#define MARK_ON 0x80u
-#define MARK_ELSEWHERE 31u /* the delta of a block traced in the address tables */
-
-static inline uint8_t mark_of(uint64_t ep, uint32_t delta) { return (uint8_t)(MARK_ON | (ep & 3) << 5 | delta); }
-static inline bool mark_valid(uint8_t m, uint64_t ep) { return (m & MARK_ON) && ((m >> 5) & 3) == (ep & 3); }
-
-static inline _Atomic(uint32_t) *side_ids(uintptr_t v) {
-    return (_Atomic(uint32_t) *)(v & (((uintptr_t)1 << RC_SIDE_TAG_SHIFT) - 1));
-}
-static inline unsigned side_class(uintptr_t v) { return (unsigned)(v >> RC_SIDE_TAG_SHIFT); }
-static inline _Atomic(uint8_t) *side_marks(uintptr_t v) {
-    return (_Atomic(uint8_t) *)(side_ids(v) + _rc_class_blocks[side_class(v)]);
-}
-static inline size_t side_size(unsigned cls) { return (size_t)_rc_class_blocks[cls] * (sizeof(uint32_t) + 1); }
-
-/* Spare tables by class, linked through their first word; under
- * spare_lock. New tables are cut from 2 MiB chunks of huge pages, under
- * spare_lock too: the tables of a million blocks span five megabytes, and
- * a free that found its mark through a TLB miss (as it would in tables
- * spread over small pages) would wait twice as long. */
-static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *spare[RC_SMALL_CLASSES];
-/* Tables the heap gave back (side_release runs under the arena lock, so it
- * takes no lock of ours): a lock-free list of tagged table words, each
- * table's first word the next one's; drained into the spares under
- * spare_lock (whole, by one exchange: no ABA). */
-static _Atomic(uintptr_t) returned;
-static char *side_chunk, *side_chunk_end;
-static _Atomic(size_t) side_bytes; /* every chunk mapped, for the overhead */
-#define SIDE_CHUNK ((size_t)2 << 20)
-
-/* A new table of bytes (zeroed), NULL when out of memory. spare_lock held. */
-static void *side_cut(size_t bytes) {
-    bytes = (bytes + 15) & ~(size_t)15;
-    if ((size_t)(side_chunk_end - side_chunk) < bytes) {
-        char *c = _rc_os_map_aligned(SIDE_CHUNK, SIDE_CHUNK);
-        if (!c) return NULL;
-        _rc_os_hugepages(c, SIDE_CHUNK);
-        atomic_fetch_add_explicit(&side_bytes, SIDE_CHUNK, memory_order_relaxed);
-        side_chunk = c; /* the rest of the old chunk, at most a table's size, is left */
-        side_chunk_end = c + SIDE_CHUNK;
-    }
-    void *t = side_chunk;
-    side_chunk += bytes;
-    return t;
-}
-
-/* The arena header's word for key's pool: what the heap's hook clears. */
-static inline _Atomic(uintptr_t) *side_slot(uintptr_t key) {
-    return &_rc_arena_of(key)->side[(key >> RC_POOL_SHIFT) & (RC_POOLS_PER_ARENA - 1)];
-}
-
-/*
- * The directory: a copy of every pool's side word, which the hooks read
- * instead of the arena header's. Arenas are 1 MiB-aligned, so the side
- * words of all arenas (at one offset in their headers) fall into the same
- * few sets of every cache: a heap of 160 arenas has 1280 lines of them,
- * competing for 8 sets, and a free missed its table's word in the cache
- * nine times out of ten. Here the words of one GiB of address space
- * (1024 arenas) are one array of 64 Ki words (512 KiB, mapped on first
- * use, never freed), so the words of neighbouring arenas are neighbours.
- * dir[a >> 30] is that array or NULL. Written beside the arena's word
- * (side_make under spare_lock, side_release under the arena lock), so
- * the two are equal whenever a hook reads them.
- */
-#define DIR_SHIFT 30
-#define DIR_LEAF ((size_t)1 << (DIR_SHIFT - RC_POOL_SHIFT))
-static _Atomic(_Atomic(uintptr_t) *) dir[(size_t)1 << (RC_ADDRESS_BITS - DIR_SHIFT)];
-
-static inline _Atomic(uintptr_t) *dir_slot(_Atomic(uintptr_t) *leaf, uintptr_t key) {
-    return &leaf[(key >> RC_POOL_SHIFT) & (DIR_LEAF - 1)];
-}
-
-/* The side word of key's pool: 0 when it has no table, and for any
- * address in no arena (the heap's hook clears the words of an arena's
- * pools before it unmaps the arena), so no arena test is needed first. */
-static inline uintptr_t side_word(uintptr_t key) {
-    if (RC_UNLIKELY(key >> RC_ADDRESS_BITS)) return 0;
-    _Atomic(uintptr_t) *leaf = atomic_load_explicit(&dir[key >> DIR_SHIFT], memory_order_acquire);
-    return RC_LIKELY(leaf != NULL) ? atomic_load_explicit(dir_slot(leaf, key), memory_order_acquire) : 0;
-}
-static inline uint32_t block_index(uintptr_t key, unsigned cls) {
-    return (uint32_t)(((unsigned __int128)(key & (RC_POOL_SIZE - 1)) * _rc_class_magic[cls]) >> 64);
-}
-
-/* Make the table of a pool of this thread's, on its first traced
- * allocation since it became a span: from the spare list of its class, or
- * new. 0 when out of memory. */
-static RC_NOINLINE uintptr_t side_make(uintptr_t key, unsigned cls) {
-    size_t bytes = side_size(cls);
-    pthread_mutex_lock(&spare_lock);
-    _Atomic(uintptr_t) *leaf = atomic_load_explicit(&dir[key >> DIR_SHIFT], memory_order_relaxed);
-    if (!leaf) {
-        leaf = _rc_os_map_aligned(DIR_LEAF * sizeof *leaf, _rc_os_page_size());
-        if (!leaf) {
-            pthread_mutex_unlock(&spare_lock);
-            return 0;
-        }
-        atomic_fetch_add_explicit(&side_bytes, DIR_LEAF * sizeof *leaf, memory_order_relaxed);
-        atomic_store_explicit(&dir[key >> DIR_SHIFT], leaf, memory_order_release);
-    }
-    for (uintptr_t l = atomic_exchange(&returned, 0); l;) {
-        uintptr_t next = *(uintptr_t *)side_ids(l);
-        *(void **)side_ids(l) = spare[side_class(l)];
-        spare[side_class(l)] = side_ids(l);
-        l = next;
-    }
-    void *t = spare[cls];
-    bool reused = t != NULL;
-    if (reused) spare[cls] = *(void **)t;
-    else t = side_cut(bytes);
-    pthread_mutex_unlock(&spare_lock);
-    if (!t) return 0;
-    /* a spare is cleared with atomic stores: a snapshot may still read it */
-    _Atomic(uint8_t) *b = t;
-    if (reused) for (size_t i = 0; i < bytes; i++) atomic_store_explicit(&b[i], 0, memory_order_relaxed);
-    uintptr_t v = (uintptr_t)t | (uintptr_t)cls << RC_SIDE_TAG_SHIFT;
-    atomic_store_explicit(side_slot(key), v, memory_order_release);
-    atomic_store_explicit(dir_slot(leaf, key), v, memory_order_release);
-    return v;
-}
-
-/* Is key in a pool of a small class (its blocks are traced in the side
- * tables, but for those marked MARK_ELSEWHERE)? */
-static inline bool in_small_pool(uintptr_t key) {
-    const rc_pool *pool = _rc_pool_desc(key);
-    return pool->state == RC_POOL_USED && pool->cls < RC_SMALL_CLASSES;
-}
-
-/* The heap gives pools first..first+n-1 of arena a new span, or unmaps
- * the arena (its lock held): their tables go to the returned list (no
- * block of those pools lives, so no hook writes them). */
-static void side_release(rc_arena *a, unsigned first, unsigned n) {
-    for (unsigned i = first; i < first + n; i++) {
-        uintptr_t v = atomic_load_explicit(&a->side[i], memory_order_acquire); /* then its leaf */
-        if (!v) continue;
-        atomic_store_explicit(&a->side[i], 0, memory_order_relaxed);
-        uintptr_t pool = (uintptr_t)a + ((uintptr_t)i << RC_POOL_SHIFT);
-        _Atomic(uintptr_t) *leaf = atomic_load_explicit(&dir[pool >> DIR_SHIFT], memory_order_relaxed);
-        atomic_store_explicit(dir_slot(leaf, pool), 0, memory_order_relaxed); /* made with the table */
-        uintptr_t head = atomic_load_explicit(&returned, memory_order_relaxed);
-        do *(uintptr_t *)side_ids(v) = head;
-        while (!atomic_compare_exchange_weak_explicit(&returned, &head, v, memory_order_release,
-                                                      memory_order_relaxed));
-    }
-}
-
-/* Every pool in use with a table (arena lock held: tables go only under
- * it): fn(pool, its table word). */
-typedef void (*side_visit)(const rc_pool *pool, uintptr_t v, void *arg);
-typedef struct side_walk_ctx {
-    side_visit fn;
-    void *arg;
-} side_walk_ctx;
-
-static void side_walk_pool(rc_pool *pool, void *arg) {
-    side_walk_ctx *c = arg;
-    if (pool->cls >= RC_SMALL_CLASSES) return;
-    uintptr_t v = atomic_load_explicit(side_slot((uintptr_t)_rc_pool_start(pool)), memory_order_acquire);
-    if (v && side_class(v) == pool->cls) c->fn(pool, v, c->arg);
-}
-
-static void side_walk(side_visit fn, void *arg) {
-    side_walk_ctx c = {fn, arg};
-    pthread_mutex_lock(&_rc_arena_lock);
-    _rc_arena_walk_locked(side_walk_pool, &c);
-    pthread_mutex_unlock(&_rc_arena_lock);
-}
-
-/* rc_trace_stop: every mark of the pools in use goes (the others are
- * clear: their blocks were freed). */
-static void side_clear_visit(const rc_pool *pool, uintptr_t v, void *arg) {
-    (void)pool, (void)arg;
-    _Atomic(uint8_t) *marks = side_marks(v);
-    for (size_t i = 0, n = _rc_class_blocks[side_class(v)]; i < n; i++)
-        atomic_store_explicit(&marks[i], 0, memory_order_relaxed);
-}
-/* }==== */
-
 /* {==== the hooks ==== */
-
-/* Add a trace for key to the address tables (a block traced twice: the
- * newer trace wins). */
-static void table_add(uintptr_t key, size_t size, uint32_t id, uint32_t count, bool sampling) {
-    size_t home;
-    shard *s = shard_of(key, &home);
-    pthread_mutex_lock(&s->lock);
-    if (tracing() && ((s->len + 1) * 4 <= s->cap * 3 || shard_grow(s))) {
-        size_t old = remove_locked(s, key, home);
-        size_t mask = s->cap - 1, i = home & mask;
-        while (s->slots[i].key) i = (i + 1) & mask;
-        s->slots[i] = (trace_entry){key, size, id, count};
-        atomic_fetch_add_explicit(&s->len, 1, memory_order_relaxed);
-        if (sampling && !old) filter_add(key);
-        uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
-        if (old) count_sub(old, ep);
-        count_add(size, ep);
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* Remove key's trace from the address tables. */
-static void table_remove(uintptr_t key, bool sampling) {
-    size_t home;
-    shard *s = shard_of(key, &home);
-    /* an empty shard holds no trace of key (when sampling, most are
-     * empty); a trace added concurrently is of another block, so the race
-     * is harmless */
-    if (atomic_load_explicit(&s->len, memory_order_relaxed) == 0) return;
-    pthread_mutex_lock(&s->lock);
-    size_t size = remove_locked(s, key, home);
-    pthread_mutex_unlock(&s->lock);
-    if (size) {
-        count_sub(size, atomic_load_explicit(&epoch, memory_order_relaxed));
-        if (sampling) filter_remove(key);
-    }
-}
 
 /* The traceback id of this allocation: frame 0 is the site (or the entry
  * point's return address), then the frame-pointer walk, or libunwind. 0
@@ -903,7 +506,7 @@ static inline rc_tframe frame0(rc_site *site, void *caller) {
 /* The id of a one-frame traceback, through this thread's cache without
  * hashing (the common case of call sites). */
 static inline uint32_t capture1(rc_tframe f) {
-    uint64_t ep = atomic_load_explicit(&epoch, memory_order_acquire);
+    uint64_t ep = atomic_load_explicit(&_rc_trace_epoch, memory_order_acquire);
     cache_slot *c = &cache[(f >> 4) & (CACHE_SLOTS - 1)];
     if (RC_LIKELY(c->hash == f && c->epoch == ep && !c->rec)) return c->id;
     uint32_t id = stack_id(&f, 1);
@@ -920,7 +523,7 @@ static inline void record(uintptr_t key, size_t size, uint32_t id) {
         const rc_pool *pool = _rc_pool_desc(key);
         unsigned cls = pool->cls;
         if (pool->state == RC_POOL_USED && cls < RC_SMALL_CLASSES) {
-            uintptr_t v = side_word(key);
+            uintptr_t v = _rc_tb_side_word(key);
             /* a table of another class cannot be there: the heap drops it
              * when the pool starts a new span */
             if (RC_UNLIKELY(!v)) {
@@ -931,24 +534,24 @@ static inline void record(uintptr_t key, size_t size, uint32_t id) {
              * mark (a stop, a fork and the epoch make the others read as
              * clear), so a block just allocated has no trace to replace,
              * and stores that miss the cache do not wait. */
-            uint32_t csize = _rc_class_size[cls], bi = block_index(key, cls);
-            atomic_store_explicit(&side_ids(v)[bi], id, memory_order_relaxed);
-            if (RC_LIKELY(size <= csize && csize - size < MARK_ELSEWHERE)) {
-                uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
-                atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, (uint32_t)(csize - size)),
+            uint32_t csize = _rc_class_size[cls], bi = _rc_tb_block_index(key, cls);
+            atomic_store_explicit(&_rc_tb_ids(v)[bi], id, memory_order_relaxed);
+            if (RC_LIKELY(size <= csize && csize - size < RC_TB_MARK_ELSEWHERE)) {
+                uint64_t ep = atomic_load_explicit(&_rc_trace_epoch, memory_order_relaxed);
+                atomic_store_explicit(&_rc_tb_marks(v)[bi], _rc_tb_mark(ep, (uint32_t)(csize - size)),
                                       memory_order_relaxed);
-                count_add(size, ep);
+                _rc_trace_count_add(size, ep);
                 return;
             }
-            uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
-            atomic_store_explicit(&side_marks(v)[bi], mark_of(ep, MARK_ELSEWHERE), memory_order_relaxed);
+            uint64_t ep = atomic_load_explicit(&_rc_trace_epoch, memory_order_relaxed);
+            atomic_store_explicit(&_rc_tb_marks(v)[bi], _rc_tb_mark(ep, RC_TB_MARK_ELSEWHERE), memory_order_relaxed);
         }
     }
-    table_add(key, size, id, 1, false);
+    _rc_tb_table_add(key, size, id, 1, false);
 }
 
 static RC_NOINLINE void record_slow(uintptr_t key, size_t size, uint32_t id, unsigned cls) {
-    if (side_make(key, cls)) record(key, size, id);
+    if (_rc_tb_side_make(key, cls)) record(key, size, id);
     /* else no memory for the table: the block goes untraced */
 }
 
@@ -956,7 +559,7 @@ static RC_NOINLINE void trace_sampled(void *p, size_t size, rc_site *site, void 
     uint32_t count = 1;
     if (!sampled(mean, size, &size, &count)) return;
     uint32_t id = capture(site, caller);
-    if (id) table_add((uintptr_t)p, size, id, count, true);
+    if (id) _rc_tb_table_add((uintptr_t)p, size, id, count, true);
 }
 
 /*
@@ -970,16 +573,16 @@ static inline bool record_fast(uintptr_t key, size_t size, uint32_t id, uint64_t
     /* a table is there only while its pool is a span of the table's
      * class (the heap drops it when the pool starts a new span), so the
      * pool's descriptor need not be read, nor the arena map */
-    uintptr_t v = side_word(key);
+    uintptr_t v = _rc_tb_side_word(key);
     if (RC_UNLIKELY(!v)) return false;
-    unsigned cls = side_class(v);
+    unsigned cls = _rc_tb_class(v);
     size_t delta = _rc_class_size[cls] - size; /* wraps above when size is larger */
-    if (RC_UNLIKELY(delta >= MARK_ELSEWHERE) || RC_UNLIKELY(tl.pend_epoch != ep) ||
-        RC_UNLIKELY(tl.pend + (int64_t)size >= PUBLISH_BYTES))
+    if (RC_UNLIKELY(delta >= RC_TB_MARK_ELSEWHERE) || RC_UNLIKELY(tl.pend_epoch != ep) ||
+        RC_UNLIKELY(tl.pend + (int64_t)size >= RC_TRACE_PUBLISH_BYTES))
         return false;
-    uint32_t bi = block_index(key, cls);
-    atomic_store_explicit(&side_ids(v)[bi], id, memory_order_relaxed);
-    atomic_store_explicit(&side_marks(v)[bi], (uint8_t)(tl.mark_tag | delta), memory_order_relaxed);
+    uint32_t bi = _rc_tb_block_index(key, cls);
+    atomic_store_explicit(&_rc_tb_ids(v)[bi], id, memory_order_relaxed);
+    atomic_store_explicit(&_rc_tb_marks(v)[bi], (uint8_t)(tl.mark_tag | delta), memory_order_relaxed);
     tl.pend += (int64_t)size;
     if (tl.pend > tl.pend_max) tl.pend_max = tl.pend;
     return true;
@@ -1002,7 +605,7 @@ static RC_NOINLINE void *trace_alloc_general(void *p, size_t size, rc_site *site
     }
     uint32_t id = atomic_load_explicit(&nframes_now, memory_order_relaxed) == 1 ? capture1(frame0(site, caller))
                                                                                 : capture(site, caller);
-    if (id && !record_fast((uintptr_t)p, size, id, atomic_load_explicit(&epoch, memory_order_relaxed)))
+    if (id && !record_fast((uintptr_t)p, size, id, atomic_load_explicit(&_rc_trace_epoch, memory_order_relaxed)))
         record((uintptr_t)p, size, id);
     return p;
 }
@@ -1032,17 +635,17 @@ static void *trace_alloc(void *p, size_t size, rc_site *site, void *caller) {
 
 /* The free of block key, in a pool with side table v: its mark goes. */
 static inline void forget(uintptr_t key, uintptr_t v) {
-    unsigned cls = side_class(v);
-    uint32_t bi = block_index(key, cls);
+    unsigned cls = _rc_tb_class(v);
+    uint32_t bi = _rc_tb_block_index(key, cls);
     if (RC_UNLIKELY(bi >= _rc_class_blocks[cls])) return;
-    _Atomic(uint8_t) *mark = &side_marks(v)[bi];
+    _Atomic(uint8_t) *mark = &_rc_tb_marks(v)[bi];
     uint8_t m = atomic_load_explicit(mark, memory_order_relaxed);
     if (!m) return;
     atomic_store_explicit(mark, 0, memory_order_relaxed);
-    uint64_t ep = atomic_load_explicit(&epoch, memory_order_relaxed);
-    if (RC_UNLIKELY(!mark_valid(m, ep))) return;
-    if (RC_UNLIKELY((m & 31) == MARK_ELSEWHERE)) table_remove(key, false);
-    else count_sub(_rc_class_size[cls] - (m & 31u), ep);
+    uint64_t ep = atomic_load_explicit(&_rc_trace_epoch, memory_order_relaxed);
+    if (RC_UNLIKELY(!_rc_tb_mark_valid(m, ep))) return;
+    if (RC_UNLIKELY((m & 31) == RC_TB_MARK_ELSEWHERE)) _rc_tb_table_remove(key, false);
+    else _rc_trace_count_sub(_rc_class_size[cls] - (m & 31u), ep);
 }
 
 static RC_NOINLINE void trace_free_general(void *p, int on) {
@@ -1051,12 +654,13 @@ static RC_NOINLINE void trace_free_general(void *p, int on) {
     if (!(on & RC_HOOK_TRACE)) return;
     uintptr_t key = (uintptr_t)p;
     if (on & RC_HOOK_SAMPLED) {
-        if (atomic_load_explicit(&_rc_sample_filter[filter_slot(key)], memory_order_relaxed) != 0) table_remove(key, true);
+        if (atomic_load_explicit(&_rc_sample_filter[_rc_sample_slot(key)], memory_order_relaxed) != 0)
+            _rc_tb_table_remove(key, true);
         return;
     }
-    uintptr_t v = _rc_is_arena(key) ? side_word(key) : 0;
+    uintptr_t v = _rc_is_arena(key) ? _rc_tb_side_word(key) : 0;
     if (v) forget(key, v);
-    else if (!_rc_is_arena(key) || !in_small_pool(key)) table_remove(key, false);
+    else if (!_rc_is_arena(key) || !_rc_tb_in_small_pool(key)) _rc_tb_table_remove(key, false);
 }
 
 /* The free hook. As the alloc hook, no frame on its fast paths: exact
@@ -1069,27 +673,27 @@ static void trace_free(void *p) {
     uintptr_t key = (uintptr_t)p;
     if (RC_LIKELY(on == RC_HOOK_TRACE)) {
         __builtin_prefetch(_rc_pool_desc(key)); /* the free reads it next */
-        uintptr_t v = side_word(key);
+        uintptr_t v = _rc_tb_side_word(key);
         if (RC_LIKELY(v != 0)) {
-            unsigned cls = side_class(v);
-            uint32_t bi = block_index(key, cls);
+            unsigned cls = _rc_tb_class(v);
+            uint32_t bi = _rc_tb_block_index(key, cls);
             if (RC_UNLIKELY(bi >= _rc_class_blocks[cls])) return;
-            _Atomic(uint8_t) *mark = &side_marks(v)[bi];
+            _Atomic(uint8_t) *mark = &_rc_tb_marks(v)[bi];
             uint8_t m = atomic_load_explicit(mark, memory_order_relaxed);
             if (!m) return; /* untraced */
-            /* m ^ tag < MARK_ELSEWHERE: this epoch's mark, with a delta */
+            /* m ^ tag < RC_TB_MARK_ELSEWHERE: this epoch's mark, with a delta */
             uint32_t delta = (uint32_t)(m ^ tl.mark_tag);
             int64_t pend = tl.pend - (int64_t)(_rc_class_size[cls] - delta);
-            if (RC_LIKELY(delta < MARK_ELSEWHERE) && RC_LIKELY(!tl.suspended) &&
-                RC_LIKELY(tl.pend_epoch == atomic_load_explicit(&epoch, memory_order_relaxed)) &&
-                RC_LIKELY(pend > -PUBLISH_BYTES)) {
+            if (RC_LIKELY(delta < RC_TB_MARK_ELSEWHERE) && RC_LIKELY(!tl.suspended) &&
+                RC_LIKELY(tl.pend_epoch == atomic_load_explicit(&_rc_trace_epoch, memory_order_relaxed)) &&
+                RC_LIKELY(pend > -RC_TRACE_PUBLISH_BYTES)) {
                 atomic_store_explicit(mark, 0, memory_order_relaxed);
                 tl.pend = pend;
                 return;
             }
         }
     } else if (on == (RC_HOOK_TRACE | RC_HOOK_SAMPLED) &&
-               atomic_load_explicit(&_rc_sample_filter[filter_slot(key)], memory_order_relaxed) == 0) {
+               atomic_load_explicit(&_rc_sample_filter[_rc_sample_slot(key)], memory_order_relaxed) == 0) {
         return; /* sampling: most blocks hold no trace */
     }
     trace_free_general(p, on);
@@ -1101,7 +705,7 @@ static void trace_free(void *p) {
 void _rc_trace_hooks_install(void) {
     _rc_trace_alloc_hook = trace_alloc;
     _rc_trace_free_hook = trace_free;
-    _rc_arena_side_hook = side_release;
+    _rc_arena_side_hook = _rc_tb_side_release;
 }
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
@@ -1141,7 +745,7 @@ static int start(const char *fn, unsigned nframes, size_t mean) {
     _rc_trace_hooks_install();
     atomic_fetch_and(&_rc_trace_on, ~RC_HOOK_SAMPLED);
     atomic_fetch_or(&_rc_trace_on, RC_HOOK_TRACE | (mean ? RC_HOOK_SAMPLED : 0));
-    atomic_store(&fast_epoch, nframes == 1 && !mean ? atomic_load(&epoch) : 0);
+    atomic_store(&fast_epoch, nframes == 1 && !mean ? atomic_load(&_rc_trace_epoch) : 0);
     floor_raise();
     pthread_mutex_unlock(&control_lock);
     return 0;
@@ -1153,19 +757,18 @@ int rc_trace_start_sampled(size_t mean_bytes, unsigned nframes) {
     return start("rc_trace_start_sampled", nframes, mean_bytes ? mean_bytes : RC_TRACE_SAMPLE_MEAN);
 }
 
+/* The sampling filter's counters (traceblocks.c counts in them), all
+ * cleared by a stop. */
+#define FILTER_SLOTS (1u << RC_SAMPLE_FILTER_BITS)
+
 void rc_trace_stop(void) {
     pthread_mutex_lock(&control_lock);
     atomic_fetch_and(&_rc_trace_on, ~(RC_HOOK_TRACE | RC_HOOK_SAMPLED));
     atomic_store(&fast_epoch, 0);
     floor_raise();
-    for (unsigned k = 0; k < SHARDS; k++) {
-        pthread_mutex_lock(&shards[k].lock);
-        if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
-        atomic_store(&shards[k].len, 0);
-        pthread_mutex_unlock(&shards[k].lock);
-    }
+    _rc_tb_table_clear();
     pthread_mutex_lock(&stacks_lock);
-    atomic_fetch_add(&epoch, 1);
+    atomic_fetch_add(&_rc_trace_epoch, 1);
     nstacks = 0;
     if (index_cap) memset(index_slots, 0, index_cap * sizeof *index_slots);
     /* the chunks stay (a reader may still look at a record): the next
@@ -1173,7 +776,7 @@ void rc_trace_stop(void) {
     chunk_cur = NULL;
     chunk = chunk_end = NULL;
     pthread_mutex_unlock(&stacks_lock);
-    side_walk(side_clear_visit, NULL);
+    _rc_tb_side_clear();
     atomic_store(&traced_now, 0);
     atomic_store(&traced_peak, 0);
     for (size_t i = 0; i < FILTER_SLOTS; i++) atomic_store_explicit(&_rc_sample_filter[i], 0, memory_order_relaxed);
@@ -1184,27 +787,21 @@ bool rc_trace_is_tracing(void) { return (atomic_load(&_rc_trace_on) & RC_HOOK_TR
 
 void rc_trace_get_traced_memory(size_t *current, size_t *peak) {
     bool on = rc_trace_is_tracing();
-    if (on) publish();
+    if (on) _rc_trace_publish();
     if (current) *current = on ? atomic_load(&traced_now) : 0;
     if (peak) *peak = on ? atomic_load(&traced_peak) : 0;
 }
 
 void rc_trace_reset_peak(void) {
-    publish();
+    _rc_trace_publish();
     atomic_store(&traced_peak, atomic_load(&traced_now));
 }
 
 size_t rc_trace_overhead(void) {
-    size_t bytes = 0;
-    for (unsigned k = 0; k < SHARDS; k++) {
-        pthread_mutex_lock(&shards[k].lock);
-        bytes += shards[k].cap * sizeof(trace_entry);
-        pthread_mutex_unlock(&shards[k].lock);
-    }
+    size_t bytes = _rc_tb_overhead();
     pthread_mutex_lock(&stacks_lock);
     bytes += chunk_bytes + by_id_cap * sizeof *by_id + index_cap * sizeof *index_slots;
     pthread_mutex_unlock(&stacks_lock);
-    bytes += atomic_load(&side_bytes);
     return bytes;
 }
 /* }==== */
@@ -1215,15 +812,15 @@ size_t rc_trace_overhead(void) {
  * a fork never copies one held by another thread. */
 void _rc_trace_fork_prepare(void) {
     pthread_mutex_lock(&control_lock);
-    for (unsigned k = 0; k < SHARDS; k++) pthread_mutex_lock(&shards[k].lock);
+    _rc_tb_table_lock();
     pthread_mutex_lock(&stacks_lock);
-    pthread_mutex_lock(&spare_lock);
+    _rc_tb_spare_lock();
 }
 
 void _rc_trace_fork_parent(void) {
-    pthread_mutex_unlock(&spare_lock);
+    _rc_tb_spare_unlock();
     pthread_mutex_unlock(&stacks_lock);
-    for (unsigned k = SHARDS; k-- > 0;) pthread_mutex_unlock(&shards[k].lock);
+    _rc_tb_table_unlock();
     pthread_mutex_unlock(&control_lock);
 }
 
@@ -1234,57 +831,16 @@ void _rc_trace_fork_parent(void) {
 void _rc_trace_fork_child(void) {
     pthread_mutex_init(&control_lock, NULL);
     pthread_mutex_init(&stacks_lock, NULL);
-    pthread_mutex_init(&spare_lock, NULL);
-    uint64_t ep = atomic_fetch_add(&epoch, 1) + 1;
+    _rc_tb_fork_child(); /* its locks made anew, the address tables emptied */
+    uint64_t ep = atomic_fetch_add(&_rc_trace_epoch, 1) + 1;
     if (atomic_load(&fast_epoch)) atomic_store(&fast_epoch, ep);
     floor_raise();
-    for (unsigned k = 0; k < SHARDS; k++) {
-        pthread_mutex_init(&shards[k].lock, NULL);
-        if (shards[k].cap) memset(shards[k].slots, 0, shards[k].cap * sizeof *shards[k].slots);
-        atomic_store(&shards[k].len, 0);
-    }
     atomic_store(&traced_now, 0);
     atomic_store(&traced_peak, 0);
 }
 /* }==== */
 
 /* {==== readers: rc_trace_site_of, snapshots ==== */
-
-/* The traceback id of key in the address tables, 0 when not there. */
-static uint32_t table_lookup(uintptr_t key) {
-    size_t home;
-    shard *s = shard_of(key, &home);
-    uint32_t id = 0;
-    pthread_mutex_lock(&s->lock);
-    if (s->cap) {
-        size_t mask = s->cap - 1;
-        for (size_t i = home & mask; s->slots[i].key; i = (i + 1) & mask)
-            if (s->slots[i].key == key) {
-                id = s->slots[i].stack;
-                break;
-            }
-    }
-    pthread_mutex_unlock(&s->lock);
-    return id;
-}
-
-/* The traceback id of the block (or object) key, 0 when untraced. Only a
- * block's own address (an object's payload) finds its trace. */
-static uint32_t lookup(uintptr_t key) {
-    if (atomic_load_explicit(&sample_mean, memory_order_relaxed) || !_rc_is_arena(key) || !in_small_pool(key))
-        return table_lookup(key);
-    uintptr_t v = side_word(key);
-    if (!v) return 0;
-    unsigned cls = side_class(v);
-    uint32_t bi = block_index(key, cls);
-    if ((key & ~(uintptr_t)(RC_POOL_SIZE - 1)) + (uintptr_t)bi * _rc_class_size[cls] != key ||
-        bi >= _rc_class_blocks[cls])
-        return 0;
-    uint8_t m = atomic_load_explicit(&side_marks(v)[bi], memory_order_relaxed);
-    if (!mark_valid(m, atomic_load_explicit(&epoch, memory_order_relaxed))) return 0;
-    if ((m & 31) == MARK_ELSEWHERE) return table_lookup(key);
-    return atomic_load_explicit(&side_ids(v)[bi], memory_order_relaxed);
-}
 
 unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max) {
     if (!p || !rc_trace_is_tracing()) return 0;
@@ -1296,7 +852,8 @@ unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max) {
     rc_tframe raw[RC_TRACE_MAX_FRAMES];
     unsigned n = 0;
     /* an object is traced under its header, the start of its block */
-    uint32_t id = lookup(_rc_is_live_object(p) ? (uintptr_t)_rc_head(p) : (uintptr_t)p);
+    uint32_t id = _rc_tb_lookup(_rc_is_live_object(p) ? (uintptr_t)_rc_head(p) : (uintptr_t)p,
+                                atomic_load_explicit(&sample_mean, memory_order_relaxed) != 0);
     if (id) {
         pthread_mutex_lock(&stacks_lock);
         if (id <= nstacks) {
@@ -1321,67 +878,46 @@ unsigned rc_trace_site_of(const void *p, rc_frame *frames, unsigned max) {
     return n;
 }
 
-/* Side-table traces summed by traceback id (ids 1..n). */
-typedef struct side_sum {
-    struct {
-        size_t size, count;
-    } *by_id;
-    size_t n;
-    uint64_t epoch;
-} side_sum;
+/* The address tables' traces, to the caller's visitor (every lock held). */
+typedef struct walk_ctx {
+    rc_trace_visit fn;
+    void *arg;
+} walk_ctx;
 
-static void side_sum_visit(const rc_pool *pool, uintptr_t v, void *arg) {
-    side_sum *c = arg;
-    uint32_t csize = _rc_class_size[pool->cls];
-    size_t carved = atomic_load_explicit(&((rc_pool *)pool)->capacity, memory_order_relaxed);
-    _Atomic(uint8_t) *marks = side_marks(v);
-    _Atomic(uint32_t) *ids = side_ids(v);
-    for (size_t i = 0; i < carved; i++) {
-        uint8_t m = atomic_load_explicit(&marks[i], memory_order_relaxed);
-        if (!mark_valid(m, c->epoch) || (m & 31) == MARK_ELSEWHERE) continue;
-        uint32_t id = atomic_load_explicit(&ids[i], memory_order_relaxed);
-        if (!id || id > c->n) continue;
-        c->by_id[id].size += csize - (m & 31u);
-        c->by_id[id].count++;
-    }
+static void walk_trace(size_t size, size_t count, uint32_t stack, void *arg) {
+    walk_ctx *c = arg;
+    if (stack == 0 || stack > nstacks) return;
+    stack_rec *r = by_id[stack];
+    c->fn(size, count, r->frames, r->n, stack, c->arg);
 }
 
 int _rc_trace_walk(rc_trace_visit fn, void *arg, size_t *current, size_t *peak) {
     pthread_mutex_lock(&control_lock);
-    if (!tracing()) {
+    if (!_rc_trace_tracing()) {
         pthread_mutex_unlock(&control_lock);
         return 0;
     }
-    for (unsigned k = 0; k < SHARDS; k++) pthread_mutex_lock(&shards[k].lock);
+    _rc_tb_table_lock();
     pthread_mutex_lock(&stacks_lock);
-    side_sum sum = {NULL, nstacks, atomic_load(&epoch)};
+    uint64_t ep = atomic_load(&_rc_trace_epoch);
     suspend();
-    sum.by_id = rc_calloc(nstacks + 1, sizeof *sum.by_id);
+    rc_tb_sum *sum = rc_calloc(nstacks + 1, sizeof *sum);
     resume();
-    if (sum.by_id) {
-        publish();
+    if (sum) {
+        _rc_trace_publish();
         if (current) *current = atomic_load(&traced_now);
         if (peak) *peak = atomic_load(&traced_peak);
-        if (!atomic_load(&sample_mean)) side_walk(side_sum_visit, &sum);
-        for (unsigned k = 0; k < SHARDS; k++) {
-            shard *s = &shards[k];
-            for (size_t i = 0; i < s->cap; i++) {
-                trace_entry *e = &s->slots[i];
-                if (!e->key || e->stack == 0 || e->stack > nstacks) continue;
-                stack_rec *r = by_id[e->stack];
-                fn(e->size, e->count, r->frames, r->n, e->stack, arg);
-            }
-        }
+        if (!atomic_load(&sample_mean)) _rc_tb_side_sum(sum, nstacks, ep);
+        _rc_tb_table_each(walk_trace, &(walk_ctx){fn, arg});
         for (uint32_t id = 1; id <= nstacks; id++)
-            if (sum.by_id[id].count)
-                fn(sum.by_id[id].size, sum.by_id[id].count, by_id[id]->frames, by_id[id]->n, id, arg);
+            if (sum[id].count) fn(sum[id].size, sum[id].count, by_id[id]->frames, by_id[id]->n, id, arg);
     }
     pthread_mutex_unlock(&stacks_lock);
-    for (unsigned k = SHARDS; k-- > 0;) pthread_mutex_unlock(&shards[k].lock);
+    _rc_tb_table_unlock();
     pthread_mutex_unlock(&control_lock);
     suspend();
-    bool ok = sum.by_id != NULL;
-    rc_free(sum.by_id);
+    bool ok = sum != NULL;
+    rc_free(sum);
     resume();
     return ok ? 1 : -1;
 }

@@ -1,4 +1,4 @@
-# Object graphs and leak checks (src/prof/objgraph.c, refgraph.c, dot.c,
+# Object graphs and leak checks (src/prof/objgraph.c, refgraph.c, chain.c, dot.c,
 # leakcheck.c; docs/objgraph.md).
 #   test_objgraph   counts, bytes, growth, by_type, external references,
 #                   leaking objects, chains, DOT pictures (and their

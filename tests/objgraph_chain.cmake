@@ -1,5 +1,5 @@
-# The chain searches and leaking objects of src/prof/refgraph.c on graphs
-# that exercise its numbering of objects from their addresses
+# The chain searches (src/prof/chain.c) and leaking objects (refgraph.c) on graphs
+# that exercise their numbering of objects from their addresses
 # (docs/objgraph.md sections 3 and 5).
 #   test_objgraph_chain  chains through medium objects (several-page
 #                        spans), a large object and static referents; a

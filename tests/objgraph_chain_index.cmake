@@ -1,4 +1,4 @@
-# The compact index of the chain searches of src/prof/refgraph.c
+# The compact index of the chain searches of src/prof/chain.c
 # (docs/objgraph.md section 5) on graphs that reach its rare paths.
 #   test_objgraph_chain_index  counts of 255 and more (gc_refs as a byte,
 #                              a high part and borrows); first edges 65535

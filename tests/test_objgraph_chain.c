@@ -1,6 +1,6 @@
 /*
- * test_objgraph_chain.c — the chain searches and leaking objects of
- * src/prof/refgraph.c on graphs that exercise how it numbers objects
+ * test_objgraph_chain.c — the chain searches (src/prof/chain.c) and
+ * leaking objects (refgraph.c) on graphs that exercise how they number objects
  * (slots computed from addresses, docs/objgraph.md sections 3 and 5):
  * chains through medium objects (spans of several pages: blocks in pages
  * after the span's first), a large object (mapped on its own), static

@@ -1,6 +1,6 @@
 /*
  * test_objgraph_chain_index.c — the compact index of the chain searches
- * (src/prof/refgraph.c, "chains"; docs/objgraph.md section 5) on graphs
+ * (src/prof/chain.c; docs/objgraph.md section 5) on graphs
  * built to reach its rare paths:
  *
  *   counts       objects referred to 255 .. 1000 times (gc_refs kept as a

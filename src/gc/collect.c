@@ -437,6 +437,18 @@ static int by_age(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Free a full collection's arrays (not the stack and the unreachable list,
+ * which steps 5-10 use). */
+static void full_free(gc_run *r) {
+    rc_free(r->counts);
+    rc_free(r->inset);
+    rc_free(r->spans);
+    r->counts = NULL;
+    r->inset = NULL;
+    r->spans = NULL;
+    _rc_vec_free(&r->pools);
+}
+
 static bool full_setup(gc_run *r) {
     rc_world *w = r->w;
     if (w->heap) _rc_heap_pools(w->heap, collect_pool, r);
@@ -467,13 +479,7 @@ static bool full_setup(gc_run *r) {
     ok = ok && (r->inset = rc_calloc(slots / 64 + 1, sizeof *r->inset)) != NULL;
     ok = ok && _rc_vec_reserve(&r->stack, slots) && _rc_vec_reserve(&r->unreachable, slots);
     if (!ok) {
-        rc_free(r->counts);
-        rc_free(r->inset);
-        rc_free(r->spans);
-        r->counts = NULL;
-        r->inset = NULL;
-        r->spans = NULL;
-        _rc_vec_free(&r->pools);
+        full_free(r);
         _rc_vec_free(&r->stack);
         _rc_vec_free(&r->unreachable);
         return false;
@@ -728,13 +734,7 @@ static bool full_find_unreachable(gc_run *r) {
     full_subtract(r);
     full_mark(r);
     full_sweep(r);
-    rc_free(r->counts);
-    rc_free(r->inset);
-    rc_free(r->spans);
-    r->counts = NULL;
-    r->inset = NULL;
-    r->spans = NULL;
-    _rc_vec_free(&r->pools);
+    full_free(r);
     return true;
 }
 /* }==== */

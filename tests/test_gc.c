@@ -239,19 +239,6 @@ static void test_cycle_with_one_clear_is_collectable(void **state) {
 
 /* Objects too big for the pools (mapped on their own) are tracked,
  * walked and collected like any other. */
-typedef struct big_node {
-    node n;
-    char payload[300000];
-} big_node;
-
-static const rc_type *big_type(void) {
-    static const rc_type t = {
-        .name = "big", .size = sizeof(big_node), .traverse = node_traverse, .clear = node_clear,
-        .destroy = node_destroy,
-    };
-    return &t;
-}
-
 static void test_large_objects_tracked_and_collected(void **state) {
     (void)state;
     big_node *a = rc_new(big_type()), *b = rc_new(big_type());

@@ -12,24 +12,10 @@
  */
 #include "test_object_util.h"
 
-/* Objects too big for the pools, mapped on their own. */
-typedef struct big_node {
-    node n;
-    char payload[100000];
-} big_node;
-
-static const rc_type *big_type(void) {
-    static const rc_type t = {
-        .name = "big", .size = sizeof(big_node), .traverse = node_traverse, .clear = node_clear,
-        .destroy = node_destroy,
-    };
-    return &t;
-}
-
 /* Many objects: 48-byte blocks, about 340 a pool: a few hundred pools in
  * several arenas. */
 #define N 40000
-#define BIG_EVERY 4000
+#define BIG_EVERY 4000 /* big_type: test_object_util.h */
 
 static node *make(long id) {
     if (id % BIG_EVERY != 0) return new_node(node_type(), id);

@@ -11,6 +11,7 @@
  *     holder_type    destroy only, no traverse         (untracked, yet holds
  *                                                       references)
  *     finholder_type holder_type + finalize            (untracked finalizer)
+ *     big_type       node_type in a 300 KB payload     (a large object)
  *   Every clear, finalize and destroy is counted and logged as an event
  *   (kind, node id) and may call a per-test hook.
  *   objects_reset  puts the calling thread's collector back to a known
@@ -206,6 +207,20 @@ static inline const rc_type *holder_type(void) {
 static inline const rc_type *finholder_type(void) {
     static const rc_type t = {
         .name = "finholder", .size = sizeof(node), .finalize = node_finalize, .destroy = node_destroy,
+    };
+    return &t;
+}
+
+/* A node too big for the pools: mapped on its own (a large object). */
+typedef struct big_node {
+    node n;
+    char payload[300000];
+} big_node;
+
+static inline const rc_type *big_type(void) {
+    static const rc_type t = {
+        .name = "big", .size = sizeof(big_node), .traverse = node_traverse, .clear = node_clear,
+        .destroy = node_destroy,
     };
     return &t;
 }

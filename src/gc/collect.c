@@ -339,7 +339,8 @@ static void abandon(gc_run *r) {
  * change counts), so refcounts, pool capacities and the set are fixed. An
  * entry of the set holds 1 + min(refcount, FULL_REF_CAP) - (references to
  * it visited so far), plus FULL_YOUNG for an object of generation 0 or 1,
- * plus FULL_MARK once marked; an entry out of the set has FULL_MARK set
+ * plus FULL_MARK once marked (from the subtraction on for an object of
+ * FULL_REF_CAP references or more: a root, whatever refers to it); an entry out of the set has FULL_MARK set
  * from the subtraction on (no object has 2^30 references), so marking
  * passes over it without a look at the bitmap. An object of another world
  * (orphans a thread's objects hold) is never written, nor is its arena's
@@ -386,10 +387,17 @@ static inline bool full_examinable(uintptr_t bits) {
  * descriptor and heap, and then, for a span of this world only, the
  * arena's scratch. A large object (never cached) is recognised from its
  * header. */
+static bool orphan_listed(const rc_world *w, const rc_heap *heap) {
+    for (size_t i = 0; i < w->heaps.len; i++)
+        if (w->heaps.items[i] == heap) return true;
+    return false;
+}
+
 static RC_NOINLINE size_t full_slot_miss(gc_run *r, uintptr_t a) {
     if (!_rc_is_arena(a)) {
         const rc_object_head *h = (const rc_object_head *)a;
         if (!(h->type_bits & RC_LARGE) || ((const rc_large_obj *)h - 1)->world != r->w) return r->sink;
+        if (h->type_bits & RC_DYING) return r->sink; /* no entry: see full_setup */
         return h->gc_aux;
     }
     rc_pool *head = _rc_span_head(a);
@@ -402,8 +410,12 @@ static RC_NOINLINE size_t full_slot_miss(gc_run *r, uintptr_t a) {
     c->start = 0;
     c->magic = 0;
     /* a thread's world has one heap; the orphan world's heaps name it
-     * (read under the orphan lock, which their handover takes) */
-    if (heap != r->w->heap && !(r->w->orphan && (rc_world *)heap->world == r->w)) return r->sink;
+     * (read under the orphan lock, which their handover takes) and are in
+     * its list, whose pools the collection walks (one that could not be
+     * listed, for want of memory, names it too, and its arena scratch is
+     * stale) */
+    if (heap != r->w->heap && !(r->w->orphan && (rc_world *)heap->world == r->w && orphan_listed(r->w, heap)))
+        return r->sink;
     const rc_arena *arena = _rc_arena_of(a);
     size_t base = arena->gc_base[head - arena->pools];
     if (base == NO_SLOT) return r->sink;
@@ -482,6 +494,9 @@ static bool full_setup(gc_run *r) {
         full_free(r);
         _rc_vec_free(&r->stack);
         _rc_vec_free(&r->unreachable);
+        _rc_set_error("rc_gc_collect: no memory for a full collection's arrays (%zu entries): nothing collected",
+                      slots);
+        errno = ENOMEM;
         return false;
     }
     r->counts[r->sink] = FULL_MARK | FULL_OUT;
@@ -490,9 +505,16 @@ static bool full_setup(gc_run *r) {
         arena->gc_base[r->spans[i].head - arena->pools] = r->spans[i].base;
     }
     /* the large objects' entries come last, the first in the list highest,
-     * so that the list's order is the marking scan's (descending) */
+     * so that the list's order is the marking scan's (descending). A dying
+     * one (its release under way, or waiting on the release list, whose
+     * link is its count word, gc_aux included) is not written: its entry
+     * stays unused, and the walks below skip it. */
     size_t next = r->sink;
-    for (rc_large_obj *l = w->large; l; l = l->next) ((rc_object_head *)(l + 1))->gc_aux = (uint32_t)--next;
+    for (rc_large_obj *l = w->large; l; l = l->next) {
+        rc_object_head *h = (rc_object_head *)(l + 1);
+        --next;
+        if (!(h->type_bits & RC_DYING)) h->gc_aux = (uint32_t)next;
+    }
     return true;
 }
 
@@ -563,8 +585,11 @@ static inline void full_subtract_one(gc_run *r, full_ctx *c, rc_object_head *h, 
         r->counts[slot] += FULL_MARK | FULL_OUT;
         return;
     }
+    /* an object with FULL_REF_CAP references or more (an immortal one
+     * among them) is a root whatever refers to it from inside: marked now,
+     * with a count of 1 + FULL_REF_CAP for the decrements to take from */
     uint32_t rc = h->refcnt;
-    r->counts[slot] += 1 + (rc < FULL_REF_CAP ? rc : FULL_REF_CAP) + (_rc_head_gen(h) < 2 ? FULL_YOUNG : 0);
+    r->counts[slot] += (rc < FULL_REF_CAP ? 1 + rc : FULL_MARK + 1 + FULL_REF_CAP) + (_rc_head_gen(h) < 2 ? FULL_YOUNG : 0);
     r->inset[slot >> 6] |= (uint64_t)1 << (slot & 63);
     r->examined++;
     c->from = _rc_payload(h);
@@ -589,15 +614,21 @@ static void full_subtract(gc_run *r) {
     }
     for (rc_large_obj *l = r->w->large; l; l = l->next) {
         rc_object_head *h = (rc_object_head *)(l + 1);
+        if (h->type_bits & RC_DYING) continue; /* no entry (full_setup) */
         full_subtract_one(r, &c, h, h->gc_aux);
     }
     r->up = c.down < 0;
+    /* the sink took every reference out of the world: back to its value,
+     * so that no number of them can clear its FULL_MARK */
+    r->counts[r->sink] = FULL_MARK | FULL_OUT;
 }
 
 /* Checked builds: an entry below 1 means traverse visited an object more
  * often than it is referenced. */
 static void full_check(gc_run *r, size_t slot, rc_object_head *h) {
-    if (RC_OBJECT_CHECKS && (r->counts[slot] & FULL_COUNT) > FULL_REF_CAP + 1)
+    /* (an object with FULL_REF_CAP references or more may be referenced
+     * that often from inside the set: its entry cannot tell) */
+    if (RC_OBJECT_CHECKS && (r->counts[slot] & FULL_COUNT) > FULL_REF_CAP + 1 && h->refcnt < FULL_REF_CAP)
         _rc_fatal("reclaim: object %p (type %s) is visited by traverse more often than it is referenced: "
                   "its count is too low or a traverse visits a reference it does not hold",
                   _rc_payload(h), _rc_type_name(_rc_head_type(h)));
@@ -672,7 +703,7 @@ static inline void full_scan_one(gc_run *r, size_t slot, rc_object_head *h) {
 
 static void full_scan_large(gc_run *r, rc_large_obj *l) {
     rc_object_head *h = (rc_object_head *)(l + 1);
-    if (full_inset(r, h->gc_aux)) full_scan_one(r, h->gc_aux, h);
+    if (!(h->type_bits & RC_DYING) && full_inset(r, h->gc_aux)) full_scan_one(r, h->gc_aux, h);
 }
 
 static void full_scan_span(gc_run *r, const full_span *s) {
@@ -701,7 +732,10 @@ static void full_mark(gc_run *r) {
 static inline void full_judge(gc_run *r, size_t slot, rc_object_head *h) {
     uint32_t v = r->counts[slot];
     if (v & FULL_MARK) {
-        if (v & FULL_YOUNG) _rc_head_set_gen(h, 2);
+        /* a count out of range (more references from inside the set than
+         * FULL_REF_CAP: it borrowed from the flags) leaves the header to
+         * say whether the object was young */
+        if ((v & FULL_YOUNG) || RC_UNLIKELY((v & FULL_COUNT) > FULL_REF_CAP + 1)) _rc_head_set_gen(h, 2);
         r->w->gen_size[2]++;
         r->survivors++;
     } else {
@@ -723,7 +757,7 @@ static void full_sweep(gc_run *r) {
     }
     for (rc_large_obj *l = w->large; l; l = l->next) {
         rc_object_head *h = (rc_object_head *)(l + 1);
-        if (full_inset(r, h->gc_aux)) full_judge(r, h->gc_aux, h);
+        if (!(h->type_bits & RC_DYING) && full_inset(r, h->gc_aux)) full_judge(r, h->gc_aux, h);
     }
 }
 

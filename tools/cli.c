@@ -126,9 +126,7 @@ bool cli_parse(int argc, char **argv, const char *cmd, unsigned allowed, int npo
 
 /* ==== snapshots and output ============================================== */
 
-/* rc_last_error without its "rc_function: " prefix: the user called
- * reclaim, not the function. */
-static const char *error_text(void) {
+const char *cli_error_text(void) {
     const char *e = rc_last_error();
     if (strncmp(e, "rc_", 3) == 0) {
         const char *colon = strstr(e, ": ");
@@ -140,14 +138,14 @@ static const char *error_text(void) {
 static rc_snapshot *apply_filter(const cli_args *a, rc_snapshot *s, const char *pattern, bool include) {
     rc_snapshot *f = rc_snapshot_filter(s, pattern, include);
     rc_snapshot_free(s);
-    if (!f) cli_fail(a->cmd, "%s", error_text());
+    if (!f) cli_fail(a->cmd, "%s", cli_error_text());
     return f;
 }
 
 rc_snapshot *cli_load(const cli_args *a, const char *path) {
     rc_snapshot *s = rc_snapshot_load(path);
     if (!s) {
-        cli_fail(a->cmd, "%s", error_text());
+        cli_fail(a->cmd, "%s", cli_error_text());
         return NULL;
     }
     if (s && a->include) s = apply_filter(a, s, a->include, true);

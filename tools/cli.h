@@ -59,6 +59,9 @@ bool cli_parse(int argc, char **argv, const char *cmd, unsigned allowed, int npo
 
 /* Prints "reclaim CMD: MESSAGE" to stderr; returns CLI_BAD_USE. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* rc_last_error without its "rc_function: " prefix (the user called
+ * reclaim, not the function); "unknown error" when it is empty. */
+const char *cli_error_text(void);
 
 /* The snapshot in path, with a's --include/--exclude applied; NULL after
  * printing the loader's error (which names the file and the line). Freed

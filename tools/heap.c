@@ -114,18 +114,9 @@ static bool parse(int argc, char **argv, unsigned allowed, int npos, const char 
     return true;
 }
 
-static const char *error_text(void) {
-    const char *e = rc_last_error();
-    if (strncmp(e, "rc_", 3) == 0) {
-        const char *colon = strstr(e, ": ");
-        if (colon) return colon + 2;
-    }
-    return *e ? e : "unknown error";
-}
-
 static rc_heapdump *load(const heap_args *a, const char *path) {
     rc_heapdump *d = rc_heapdump_load(path);
-    if (!d) cli_fail(a->cmd, "%s", error_text());
+    if (!d) cli_fail(a->cmd, "%s", cli_error_text());
     return d;
 }
 
@@ -177,7 +168,7 @@ static int heap_top(int argc, char **argv) {
     int64_t n = rc_heapdump_type_stats(d, &rows);
     if (n < 0) {
         rc_heapdump_free(d);
-        return cli_fail(a.cmd, "%s", error_text());
+        return cli_fail(a.cmd, "%s", cli_error_text());
     }
     if (a.sort) {
         sort_key = a.sort;
@@ -217,7 +208,7 @@ static int64_t compare(const heap_args *a, rc_heapdump **old, rc_heapdump **now,
     *old = load(a, a->pos[0]);
     *now = *old ? load(a, a->pos[1]) : NULL;
     int64_t n = *now ? rc_heapdump_compare(*now, *old, rows) : -1;
-    if (*now && n < 0) cli_fail(a->cmd, "%s", error_text());
+    if (*now && n < 0) cli_fail(a->cmd, "%s", cli_error_text());
     if (n < 0) {
         rc_heapdump_free(*old);
         rc_heapdump_free(*now);
@@ -307,7 +298,7 @@ static int heap_why(int argc, char **argv) {
     int64_t target = find_address(&a, d, a.pos[1]);
     uint32_t *chain = NULL;
     int64_t n = target < 0 ? -1 : rc_heapdump_chain(d, (size_t)target, &chain);
-    if (target >= 0 && n < 0) cli_fail(a.cmd, "%s", error_text());
+    if (target >= 0 && n < 0) cli_fail(a.cmd, "%s", cli_error_text());
     if (n < 0) {
         rc_heapdump_free(d);
         return CLI_BAD_USE;
@@ -435,7 +426,7 @@ static int heap_export(int argc, char **argv) {
     if (!d) return CLI_BAD_USE;
     if (rc_heapdump_dominators(d) != 0) {
         rc_heapdump_free(d);
-        return cli_fail(a.cmd, "%s", error_text());
+        return cli_fail(a.cmd, "%s", cli_error_text());
     }
     size_t n = rc_heapdump_count(d);
     uint64_t refs;

@@ -89,16 +89,6 @@ static void report_free(report *r) {
     if (r->have_mprof) mprof_data_free(&r->mp);
 }
 
-/* The loaders' messages without their "rc_fn: " prefix. */
-static const char *error_text(void) {
-    const char *e = rc_last_error();
-    if (strncmp(e, "rc_", 3) == 0) {
-        const char *colon = strstr(e, ": ");
-        if (colon) return colon + 2;
-    }
-    return *e ? e : "unknown error";
-}
-
 /* The kind of the file at path, from its first line; IN_UNKNOWN after
  * printing the error. */
 static input_kind classify(const char *path) {
@@ -168,7 +158,7 @@ static bool load_input(report *r, const char *path) {
     case IN_UNKNOWN:
         return false;
     }
-    cli_fail(CMD, "%s", error_text());
+    cli_fail(CMD, "%s", cli_error_text());
     return false;
 }
 /* }==== */
@@ -209,14 +199,19 @@ static const char *base_name(const char *path) {
     return slash && slash[1] ? slash + 1 : path;
 }
 
-static void section_begin(FILE *out, const char *id, const char *title, bool present) {
-    fprintf(out, "<section id=\"%s\" data-input=\"%s\">\n<h2>%s</h2>\n", id, present ? "present" : "absent", title);
-}
-
 static void section_end(FILE *out) { fputs("</section>\n", out); }
 
-/* The note of a section whose input is absent (the script checks for it). */
-static void missing(FILE *out, const char *what) { fprintf(out, "<p class=\"missing\">%s</p>\n", what); }
+/* Open a section. absent NULL: its input is there, and the caller writes
+ * the rest and closes it (true). Otherwise the section is written whole,
+ * with absent as its note (the script checks for it), and false says
+ * there is nothing more to write. */
+static bool section_open(FILE *out, const char *id, const char *title, const char *absent) {
+    fprintf(out, "<section id=\"%s\" data-input=\"%s\">\n<h2>%s</h2>\n", id, absent ? "absent" : "present", title);
+    if (!absent) return true;
+    fprintf(out, "<p class=\"missing\">%s</p>\n", absent);
+    section_end(out);
+    return false;
+}
 
 static const char no_mprof[] =
     "No mprof data file given: run the program under <code>reclaim mprof run -o run.mprof -- CMD</code> "
@@ -265,12 +260,7 @@ static bool put_mprof_svg(FILE *out, const mprof_data *d) {
 }
 
 static bool write_memory(FILE *out, const report *r) {
-    section_begin(out, "memory", "Memory over time", r->have_mprof);
-    if (!r->have_mprof) {
-        missing(out, no_mprof);
-        section_end(out);
-        return true;
-    }
+    if (!section_open(out, "memory", "Memory over time", r->have_mprof ? NULL : no_mprof)) return true;
     const mprof_data *d = &r->mp;
     uint64_t peak = 0, peak_t = 0, heap_peak = 0;
     for (size_t i = 0; i < d->nsamples; i++)
@@ -317,12 +307,7 @@ static void put_statistic(FILE *out, const rc_trace_stat *st) {
 }
 
 static bool write_sites(FILE *out, const report *r) {
-    section_begin(out, "sites", "Top allocation sites", r->snap != NULL);
-    if (!r->snap) {
-        missing(out, no_snapshot);
-        section_end(out);
-        return true;
-    }
+    if (!section_open(out, "sites", "Top allocation sites", r->snap ? NULL : no_snapshot)) return true;
     rc_trace_stat *rows;
     int64_t n = rc_snapshot_statistics(r->snap, RC_BY_LINE, &rows);
     if (n < 0) return false;
@@ -381,12 +366,7 @@ static bool write_sites(FILE *out, const report *r) {
 }
 
 static bool write_flame(FILE *out, const report *r) {
-    section_begin(out, "flame", "Flame graph (live bytes by stack)", r->snap != NULL);
-    if (!r->snap) {
-        missing(out, no_snapshot);
-        section_end(out);
-        return true;
-    }
+    if (!section_open(out, "flame", "Flame graph (live bytes by stack)", r->snap ? NULL : no_snapshot)) return true;
     fputs("<p class=\"facts\">Click a box to zoom, Escape to reset; Search takes a regular expression.</p>\n"
           "<div class=\"content figure\">\n",
           out);
@@ -415,12 +395,7 @@ static void put_dump_facts(FILE *out, const char *path, rc_heapdump *d) {
 }
 
 static bool write_types(FILE *out, const report *r) {
-    section_begin(out, "types", "Objects by type, and their growth", r->last != NULL);
-    if (!r->last) {
-        missing(out, no_dump);
-        section_end(out);
-        return true;
-    }
+    if (!section_open(out, "types", "Objects by type, and their growth", r->last ? NULL : no_dump)) return true;
     rc_heapdump_type_stat *rows;
     int64_t n = rc_heapdump_type_stats(r->last, &rows);
     if (n < 0) return false;
@@ -513,12 +488,7 @@ static ranked *rank_objects(rc_heapdump *d, size_t *n) {
 }
 
 static bool write_retained(FILE *out, const report *r, const ranked *rank, size_t nrank) {
-    section_begin(out, "retained", "Retained sizes", r->last != NULL);
-    if (!r->last) {
-        missing(out, no_dump);
-        section_end(out);
-        return true;
-    }
+    if (!section_open(out, "retained", "Retained sizes", r->last ? NULL : no_dump)) return true;
     rc_heapdump_type_stat *rows;
     int64_t n = rc_heapdump_type_stats(r->last, &rows);
     if (n < 0) return false;
@@ -605,12 +575,7 @@ static bool put_chain(FILE *out, rc_heapdump *d, size_t target) {
 }
 
 static bool write_leaks(FILE *out, const report *r, const ranked *rank, size_t nrank) {
-    section_begin(out, "leaks", "Leaks", r->last != NULL);
-    if (!r->last) {
-        missing(out, no_dump);
-        section_end(out);
-        return true;
-    }
+    if (!section_open(out, "leaks", "Leaks", r->last ? NULL : no_dump)) return true;
     rc_heapdump *d = r->last;
     size_t n = rc_heapdump_count(d), types = rc_heapdump_type_count(d);
     uint64_t *ucount = rc_calloc(types ? types : 1, sizeof *ucount), *ubytes = rc_calloc(types ? types : 1, sizeof *ubytes);
@@ -722,12 +687,7 @@ static bool write_leaks(FILE *out, const report *r, const ranked *rank, size_t n
 /* {==== the collector's pauses ==== */
 
 static bool write_pauses(FILE *out, const report *r) {
-    section_begin(out, "pauses", "The collector's pauses", r->have_mprof);
-    if (!r->have_mprof) {
-        missing(out, no_mprof);
-        section_end(out);
-        return true;
-    }
+    if (!section_open(out, "pauses", "The collector's pauses", r->have_mprof ? NULL : no_mprof)) return true;
     const mprof_data *d = &r->mp;
     uint64_t total = 0, longest = 0, gen_n[3] = {0}, gen_total[3] = {0}, gen_max[3] = {0}, gen_collected[3] = {0};
     for (size_t i = 0; i < d->ngcs; i++) {

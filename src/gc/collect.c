@@ -560,11 +560,9 @@ static int visit_full_tracked(void *obj, void *arg) {
     if (_rc_head_type(h)->flags & RC_TYPE_UNTRACKED) return 1; /* may become tracked by itself */
     uintptr_t bits = h->type_bits;
     if (!(bits & RC_TRACKED)) return 0;
-    if (c->depth < UNTRACK_DEPTH && full_examinable(bits) && !(bits & RC_LARGE) &&
-        full_slot(c->r, obj) > c->walk && full_slot(c->r, obj) != c->r->sink &&
-        full_maybe_untrack(c->r, h, c->walk, c->depth + 1))
-        return 0;
-    return 1;
+    if (c->depth >= UNTRACK_DEPTH || !full_examinable(bits) || (bits & RC_LARGE)) return 1;
+    size_t slot = full_slot(c->r, obj);
+    return !(slot > c->walk && slot != c->r->sink && full_maybe_untrack(c->r, h, c->walk, c->depth + 1));
 }
 
 static bool full_maybe_untrack(gc_run *r, rc_object_head *h, size_t walk, unsigned depth) {
